@@ -1,0 +1,264 @@
+"""python -m app: serve, migrate, users, audit, openapi."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import os
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from app.core.config import Settings
+from app.core.db import Database, resolve_database_url
+
+
+def _database_url(settings: Settings) -> str:
+    """The configured URL, or the embedded server's (started now, kept for child processes)."""
+    url = resolve_database_url(settings)
+    os.environ["DATABASE_URL"] = url
+    return url
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings()
+    _database_url(settings)
+    if args.migrate:
+        from app.core.migrations import upgrade_to_head
+
+        upgrade_to_head(os.environ["DATABASE_URL"])
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_config=None,
+        access_log=False,
+        server_header=False,
+        proxy_headers=False,
+    )
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from app.core.migrations import upgrade_to_head
+
+    upgrade_to_head(_database_url(Settings()))
+    print("database migrated to head")
+    return 0
+
+
+async def _with_unit(settings: Settings, work: Any) -> Any:
+    """Run `work(unit)` in one committed transaction, audited as the operator at the console."""
+    from app.audit.chain import audit_key_from
+    from app.audit.recorder import Actor, AuditTrail
+    from app.core.requestctx import RequestMeta
+    from app.core.unit_of_work import Unit
+
+    database = Database.connect(_database_url(settings), pool_size=1)
+    key = (
+        settings.audit_key.encode() if settings.audit_key else audit_key_from(settings.signing_key)
+    )
+    meta = RequestMeta(
+        request_id=f"cli-{uuid.uuid4().hex[:12]}", client_ip=None, user_agent="python -m app"
+    )
+    try:
+        async with database.sessionmaker() as session:
+            audit = AuditTrail(key, meta)
+            audit.actor = Actor(id=None, role="operator", label=f"console:{getpass.getuser()}")
+            result = await work(Unit(session, audit, settings))
+            await audit.flush(session)
+            await session.commit()
+            return result
+    finally:
+        await database.dispose()
+
+
+def cmd_users_create(args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from app.core.errors import AppError
+    from app.users import service
+    from app.users.schemas import UserCreate
+
+    password = sys.stdin.readline().rstrip("\r\n") if args.password_stdin else None
+    try:
+        body = UserCreate(
+            username=args.username,
+            role=args.role,
+            email=args.email,
+            full_name=args.full_name,
+            firm_id=args.firm_id,
+            scopes=args.scope or [],
+            password=password,
+        )
+        created = asyncio.run(_with_unit(Settings(), lambda unit: service.create_user(unit, body)))
+    except ValidationError as exc:
+        for err in exc.errors():
+            print(f"error: {'.'.join(map(str, err['loc']))}: {err['msg']}", file=sys.stderr)
+        return 2
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        for fe in exc.errors:
+            print(f"  {fe.field}: {fe.message}", file=sys.stderr)
+        return 2
+    print(created.id)
+    if created.client_secret:
+        print(f"client_secret: {created.client_secret}", file=sys.stderr)
+    return 0
+
+
+def cmd_users_bootstrap(args: argparse.Namespace) -> int:
+    """Development convenience: an `admin` account when there is no admin yet."""
+    from sqlalchemy import select
+
+    from app.core.security import new_secret
+    from app.users import service
+    from app.users.models import AppUser
+    from app.users.schemas import UserCreate
+
+    settings = Settings()
+
+    async def work(unit: Any) -> str | None:
+        exists = (await unit.db.execute(select(AppUser.id).where(AppUser.role == "admin"))).first()
+        if exists:
+            return None
+        password = new_secret(18)
+        await service.create_user(
+            unit, UserCreate(username="admin", role="admin", password=password)
+        )
+        return password
+
+    password = asyncio.run(_with_unit(settings, work))
+    if password is None:
+        print("an admin account exists already")
+        return 0
+    path = Path(settings.data_dir) / "initial-admin-password"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    print(f"created user 'admin'; its password is in {path} (change it after logging in)")
+    return 0
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+
+    settings = Settings()
+    return asyncio.run(_audit_verify(settings, seal_first=args.seal))
+
+
+async def _audit_verify(settings: Settings, *, seal_first: bool) -> int:
+    from app.audit import service
+    from app.audit.chain import audit_key_from
+
+    key = (
+        settings.audit_key.encode() if settings.audit_key else audit_key_from(settings.signing_key)
+    )
+    database = Database.connect(_database_url(settings), pool_size=1)
+    try:
+        if seal_first:
+            await service.seal(database.engine, key)
+        checked, findings = await service.verify(database.engine, key)
+    finally:
+        await database.dispose()
+    if findings:
+        print(f"audit trail NOT intact: first bad {findings[0].describe()}")
+        for finding in findings[1:20]:
+            print(f"  also {finding.describe()}")
+        return 1
+    print(f"audit trail intact: {checked} events checked")
+    return 0
+
+
+def cmd_audit_seal(args: argparse.Namespace) -> int:
+    from app.audit import service
+    from app.audit.chain import audit_key_from
+
+    settings = Settings()
+    key = (
+        settings.audit_key.encode() if settings.audit_key else audit_key_from(settings.signing_key)
+    )
+
+    async def run() -> int:
+        database = Database.connect(_database_url(settings), pool_size=1)
+        try:
+            result = await service.seal(database.engine, key)
+        finally:
+            await database.dispose()
+        print(f"sealed {result.sealed} events")
+        return 0
+
+    return asyncio.run(run())
+
+
+def cmd_openapi(args: argparse.Namespace) -> int:
+    from app.openapi_doc import openapi_document
+
+    text = json.dumps(openapi_document(), indent=2, sort_keys=True) + "\n"
+    if args.output:
+        Path(args.output).write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the API with uvicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--migrate", action="store_true", help="upgrade the database first")
+    serve.set_defaults(func=cmd_serve)
+
+    sub.add_parser("migrate", help="alembic upgrade head").set_defaults(func=cmd_migrate)
+
+    users = sub.add_parser("users", help="user accounts").add_subparsers(
+        dest="users_command", required=True
+    )
+    create = users.add_parser("create", help="create a user; prints its id")
+    create.add_argument("--username", required=True)
+    create.add_argument("--role", required=True)
+    create.add_argument("--email")
+    create.add_argument("--full-name")
+    create.add_argument("--firm-id")
+    create.add_argument("--scope", action="append", help="integration scope (repeatable)")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin"
+    )
+    create.set_defaults(func=cmd_users_create)
+    users.add_parser("bootstrap", help="create 'admin' if there is no admin").set_defaults(
+        func=cmd_users_bootstrap
+    )
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
+    verify = audit.add_parser("verify", help="exit 0 when the audit trail is intact")
+    verify.add_argument("--seal", action="store_true", help="seal finished events first")
+    verify.set_defaults(func=cmd_audit_verify)
+    audit.add_parser("seal", help="seal the events of finished transactions").set_defaults(
+        func=cmd_audit_seal
+    )
+
+    openapi = sub.add_parser("openapi", help="print the OpenAPI document")
+    openapi.add_argument("--output", "-o")
+    openapi.set_defaults(func=cmd_openapi)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Queries over the audit trail: the filtered list, and the sealer's and verifier's reads."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from app.audit.chain import MAC_FIELDS
+from app.audit.models import AuditEvent
+
+SEALER_LOCK_ID = 0x4C504C_A0D17  # one sealer at a time across workers and replicas
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    actor_id: UUID | None = None
+    action: str | None = None
+    resource_type: str | None = None
+    resource_id: str | None = None
+    outcome: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+async def list_events(
+    db: AsyncSession, f: EventFilter, *, before_seq: int | None, limit: int
+) -> Sequence[AuditEvent]:
+    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
+    if f.actor_id is not None:
+        stmt = stmt.where(AuditEvent.actor_id == f.actor_id)
+    if f.action is not None:
+        stmt = stmt.where(AuditEvent.action == f.action)
+    if f.resource_type is not None:
+        stmt = stmt.where(AuditEvent.resource_type == f.resource_type)
+    if f.resource_id is not None:
+        stmt = stmt.where(AuditEvent.resource_id == f.resource_id)
+    if f.outcome is not None:
+        stmt = stmt.where(AuditEvent.outcome == f.outcome)
+    if f.since is not None:
+        stmt = stmt.where(AuditEvent.occurred_at >= f.since)
+    if f.until is not None:
+        stmt = stmt.where(AuditEvent.occurred_at < f.until)
+    if before_seq is not None:
+        stmt = stmt.where(AuditEvent.seq < before_seq)
+    return (await db.execute(stmt)).scalars().all()
+
+
+@dataclass(frozen=True)
+class SealHead:
+    xid_to: int
+    chain_hash: str
+
+
+async def try_sealer_lock(conn: AsyncConnection) -> bool:
+    got = await conn.scalar(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SEALER_LOCK_ID})
+    return bool(got)
+
+
+async def seal_head(conn: AsyncConnection) -> SealHead | None:
+    row = (
+        await conn.execute(
+            text("SELECT xid_to::text, chain_hash FROM audit_seal ORDER BY seq DESC LIMIT 1")
+        )
+    ).first()
+    return SealHead(int(row[0]), row[1]) if row else None
+
+
+async def finished_xid_horizon(conn: AsyncConnection) -> int:
+    """Every transaction with a lower id has ended: its events can no longer appear."""
+    value = await conn.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))
+    return int(value)
+
+
+async def event_macs_between(conn: AsyncConnection, lo: int, hi: int) -> list[tuple[int, str]]:
+    rows = await conn.execute(
+        text(
+            "SELECT seq, mac FROM audit_event "
+            "WHERE xid >= CAST(:lo AS text)::xid8 AND xid < CAST(:hi AS text)::xid8 ORDER BY seq"
+        ),
+        {"lo": str(lo), "hi": str(hi)},
+    )
+    return [(int(r[0]), r[1]) for r in rows]
+
+
+async def insert_seal(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(
+        text(
+            "INSERT INTO audit_seal (sealed_at, xid_from, xid_to, event_count, first_event_seq, "
+            "last_event_seq, prev_hash, chain_hash) VALUES (now(), CAST(:xid_from AS text)::xid8, "
+            "CAST(:xid_to AS text)::xid8, :event_count, :first_event_seq, :last_event_seq, "
+            ":prev_hash, :chain_hash)"
+        ),
+        {**values, "xid_from": str(values["xid_from"]), "xid_to": str(values["xid_to"])},
+    )
+
+
+async def stream_events(conn: AsyncConnection, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:
+    """Every event in sequence order, with the fields its MAC covers."""
+    columns = ", ".join(("seq", "mac", *MAC_FIELDS))
+    last = 0
+    while True:
+        rows = (
+            (
+                await conn.execute(
+                    text(
+                        f"SELECT {columns} FROM audit_event WHERE seq > :last ORDER BY seq LIMIT :n"  # noqa: S608
+                    ).columns(details=JSONB),
+                    {"last": last, "n": batch},
+                )
+            )
+            .mappings()
+            .all()
+        )
+        if not rows:
+            return
+        for row in rows:
+            yield dict(row)
+        last = int(rows[-1]["seq"])
+
+
+async def all_seals(conn: AsyncConnection) -> list[dict[str, Any]]:
+    rows = await conn.execute(
+        text(
+            "SELECT seq, xid_from::text AS xid_from, xid_to::text AS xid_to, event_count, "
+            "first_event_seq, last_event_seq, prev_hash, chain_hash FROM audit_seal ORDER BY seq"
+        )
+    )
+    return [dict(r) for r in rows.mappings()]

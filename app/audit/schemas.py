@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict
+
+
+class AuditEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    seq: int
+    occurred_at: datetime
+    actor_id: UUID | None
+    actor_role: str | None
+    actor_label: str | None
+    action: str
+    resource_type: str | None
+    resource_id: str | None
+    outcome: str
+    request_id: str | None
+    client_ip: str | None
+    user_agent: str | None
+    details: dict[str, Any]

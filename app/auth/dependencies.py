@@ -1,0 +1,88 @@
+"""Authentication and role checks as dependencies, so routes read as what they allow."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from app.audit.recorder import Outcome
+from app.auth import service
+from app.auth.errors import CsrfHeaderMissing
+from app.auth.principal import Principal
+from app.core.errors import Forbidden, NotAuthenticated, RateLimited
+from app.core.requestctx import current_request_meta
+from app.core.unit_of_work import UnitOfWork
+from app.users.roles import Role
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _credentials(request: Request) -> tuple[str | None, bool]:
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip(), False
+        return None, False
+    cookie = request.cookies.get(request.app.state.settings.session_cookie_name)
+    return (cookie, True) if cookie else (None, False)
+
+
+async def current_principal(request: Request, unit: UnitOfWork) -> Principal:
+    token, via_cookie = _credentials(request)
+    if token is None:
+        raise NotAuthenticated("Send a bearer token or the session cookie.")
+    if (
+        via_cookie
+        and request.method not in SAFE_METHODS
+        and not request.headers.get("x-requested-with")
+    ):
+        raise CsrfHeaderMissing(
+            "A change authenticated by the session cookie must carry the X-Requested-With header."
+        )
+    return await service.authenticate(unit, token, via_cookie=via_cookie)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
+    allowed = frozenset(roles)
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in allowed:
+            raise Forbidden(f"This action needs one of the roles: {', '.join(sorted(allowed))}.")
+        return principal
+
+    return check
+
+
+def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
+    """Integrations act only within the scopes an admin granted them; people are unaffected."""
+
+    async def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role is Role.integration and scope not in principal.scopes:
+            raise Forbidden(f"This integration lacks the scope {scope}.")
+        return principal
+
+    return check
+
+
+class LoginRateLimited(RateLimited):
+    commit_work = True  # the refused attempt's audit event stays
+
+
+async def limit_token_requests(request: Request, unit: UnitOfWork) -> None:
+    """A per-client limit on POST /auth/token, shared by every worker when kept in Redis."""
+    limiter = request.app.state.auth_rate_limiter
+    client = current_request_meta().client_ip or "unknown"
+    decision = await limiter.hit(f"auth-token:{client}")
+    if not decision.allowed:
+        unit.audit.record(
+            "auth.login",
+            outcome=Outcome.failure,
+            details={"reason": "rate_limited"},
+        )
+        raise LoginRateLimited(decision.retry_after)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from app.audit.recorder import Actor
+from app.users.roles import STAFF_ROLES, Role
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, as established by a live session."""
+
+    user_id: UUID
+    username: str
+    role: Role
+    firm_id: UUID | None
+    scopes: frozenset[str]
+    session_id: UUID
+    via_cookie: bool = False
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    def as_actor(self) -> Actor:
+        return Actor(id=self.user_id, role=self.role.value, label=self.username)

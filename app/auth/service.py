@@ -1,0 +1,310 @@
+"""Logins, sessions, logout and passwords."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from uuid import UUID
+
+from sqlalchemy import func
+
+from app.audit.recorder import Actor, Outcome
+from app.auth import repository as repo
+from app.auth.errors import (
+    InvalidCredentials,
+    InvalidResetToken,
+    InvalidToken,
+    SessionExpired,
+    SessionRevoked,
+    WrongCurrentPassword,
+)
+from app.auth.passwords import password_problems
+from app.auth.principal import Principal
+from app.auth.rules import AttemptOutcome, apply_attempt
+from app.core import tokens
+from app.core.errors import FieldError, InvalidInput
+from app.core.requestctx import current_request_meta
+from app.core.security import digest_token, hash_password, new_secret, verify_password
+from app.core.unit_of_work import Unit
+from app.users.models import AppUser
+from app.users.roles import Role
+
+PASSWORD_GRANT = "password"
+CLIENT_CREDENTIALS_GRANT = "client_credentials"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    access_token: str
+    expires_in: int
+    session_id: UUID
+
+
+def _actor(user: AppUser) -> Actor:
+    return Actor(id=user.id, role=user.role, label=user.username)
+
+
+async def login(unit: Unit, *, grant_type: str, username: str, secret: str) -> IssuedToken:
+    """Check credentials and open a session. Every attempt is an audit event; failures count
+    towards the lockout; every failure answers the same, after the same hashing work."""
+    user = await repo.find_user_by_username(unit.db, username)
+    usable = user is not None and (
+        (grant_type == CLIENT_CREDENTIALS_GRANT) == (user.role == Role.integration)
+    )
+    ok = await verify_password(secret, user.password_hash if user and usable else None)
+    if user is None or not usable:
+        unit.audit.record(
+            "auth.login",
+            resource_type="user",
+            resource_id=user.id if user else None,
+            outcome=Outcome.failure,
+            details={
+                "grant_type": grant_type,
+                "reason": "unknown_user",
+                "username": username[:150],
+            },
+            actor=Actor(id=None, role=None, label=username[:150]),
+        )
+        raise InvalidCredentials()
+
+    settings = unit.settings
+    state, now, disabled = await repo.lock_login_state(unit.db, user.id)
+    if disabled:
+        outcome = AttemptOutcome.disabled
+    else:
+        state, outcome = apply_attempt(
+            state,
+            credentials_ok=ok,
+            now=now,
+            threshold=settings.lockout_threshold,
+            lock_for=timedelta(seconds=settings.lockout_duration_seconds),
+        )
+        await repo.save_login_state(
+            unit.db, user.id, state, logged_in=outcome is AttemptOutcome.success
+        )
+    actor = _actor(user)
+    if outcome is not AttemptOutcome.success:
+        unit.audit.record(
+            "auth.login",
+            resource_type="user",
+            resource_id=user.id,
+            outcome=Outcome.failure,
+            details={
+                "grant_type": grant_type,
+                "reason": outcome.value,
+                "failed_count": state.failed_count,
+            },
+            actor=actor,
+        )
+        if outcome is AttemptOutcome.locked_now:
+            unit.audit.record(
+                "auth.lockout",
+                resource_type="user",
+                resource_id=user.id,
+                details={"locked_until": state.locked_until, "failed_count": state.failed_count},
+                actor=actor,
+            )
+        raise InvalidCredentials()
+
+    meta = current_request_meta()
+    session = await repo.create_session(
+        unit.db,
+        user_id=user.id,
+        grant_type=grant_type,
+        absolute=timedelta(seconds=settings.session_absolute_timeout_seconds),
+        client_ip=meta.client_ip,
+        user_agent=meta.user_agent,
+    )
+    token = tokens.issue_access_token(
+        key=settings.signing_key,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        user_id=user.id,
+        session_id=session.id,
+        issued_at=session.created_at,
+        expires_at=session.absolute_expires_at,
+    )
+    unit.audit.record(
+        "auth.login",
+        resource_type="session",
+        resource_id=session.id,
+        details={"grant_type": grant_type},
+        actor=actor,
+    )
+    return IssuedToken(token, settings.session_idle_timeout_seconds, session.id)
+
+
+async def authenticate(unit: Unit, token: str, *, via_cookie: bool) -> Principal:
+    """The principal of a live session; slides its idle clock. Raises 401 problems that say why."""
+    settings = unit.settings
+    try:
+        claims = tokens.read_access_token(
+            token,
+            key=settings.signing_key,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    except tokens.TokenExpired as exc:
+        raise SessionExpired("The session reached its time limit; log in again.") from exc
+    except tokens.TokenInvalid as exc:
+        raise InvalidToken() from exc
+    owner = await repo.touch_session(
+        unit.db,
+        session_id=claims.session_id,
+        user_id=claims.user_id,
+        idle=timedelta(seconds=settings.session_idle_timeout_seconds),
+    )
+    if owner is None:
+        unit.audit.actor = Actor(id=claims.user_id, role=None, label=None)
+        if await repo.session_is_revoked(unit.db, claims.session_id):
+            raise SessionRevoked("The session was ended; log in again.")
+        raise SessionExpired(
+            "The session expired after inactivity or its time limit; log in again."
+        )
+    principal = Principal(
+        user_id=claims.user_id,
+        username=owner.username,
+        role=Role(owner.role),
+        firm_id=owner.firm_id,
+        scopes=frozenset(owner.scopes),
+        session_id=claims.session_id,
+        via_cookie=via_cookie,
+    )
+    unit.audit.actor = principal.as_actor()
+    return principal
+
+
+async def logout(unit: Unit, principal: Principal) -> None:
+    await repo.revoke_session(unit.db, principal.session_id, "logout")
+    unit.audit.record("auth.logout", resource_type="session", resource_id=principal.session_id)
+
+
+def check_new_password(password: str, username: str, field: str) -> None:
+    problems = password_problems(password, username=username, field=field)
+    if problems:
+        raise InvalidInput("The new password does not meet the password policy.", errors=problems)
+
+
+async def change_password(unit: Unit, principal: Principal, *, current: str, new: str) -> int:
+    """Change one's own password; every other session ends. Returns how many ended."""
+    user = await unit.db.get(AppUser, principal.user_id)
+    assert user is not None
+    ok = await verify_password(current, user.password_hash)
+    if not ok:
+        settings = unit.settings
+        state, now, _ = await repo.lock_login_state(unit.db, user.id)
+        state, outcome = apply_attempt(
+            state,
+            credentials_ok=False,
+            now=now,
+            threshold=settings.lockout_threshold,
+            lock_for=timedelta(seconds=settings.lockout_duration_seconds),
+        )
+        await repo.save_login_state(unit.db, user.id, state, logged_in=False)
+        unit.audit.record(
+            "auth.password_change",
+            resource_type="user",
+            resource_id=user.id,
+            outcome=Outcome.failure,
+            details={"reason": "wrong_current_password", "failed_count": state.failed_count},
+        )
+        if outcome is AttemptOutcome.locked_now:
+            unit.audit.record("auth.lockout", resource_type="user", resource_id=user.id)
+            await repo.revoke_user_sessions(unit.db, user.id, "locked")
+        raise WrongCurrentPassword(
+            "The current password is incorrect.",
+            errors=[
+                FieldError("current_password", "incorrect", "The current password is incorrect.")
+            ],
+        )
+    check_new_password(new, user.username, "new_password")
+    if new == current:
+        raise InvalidInput(
+            errors=[
+                FieldError(
+                    "new_password",
+                    "unchanged",
+                    "The new password must differ from the current one.",
+                )
+            ]
+        )
+    await _set_password(unit, user, new)
+    ended = await repo.revoke_user_sessions(
+        unit.db, user.id, "password_change", keep=principal.session_id
+    )
+    unit.audit.record(
+        "auth.password_change",
+        resource_type="user",
+        resource_id=user.id,
+        details={"other_sessions_ended": ended},
+    )
+    return ended
+
+
+async def _set_password(unit: Unit, user: AppUser, password: str) -> None:
+    user.password_hash = await hash_password(password)
+    user.password_changed_at = func.now()
+    await unit.db.flush()
+
+
+async def request_password_reset(unit: Unit, username: str) -> None:
+    """Queue a one-time reset link by e-mail when the account exists and has an address.
+    The answer never tells whether it did."""
+    user = await repo.find_user_by_username(unit.db, username)
+    if (
+        user is None
+        or user.disabled_at is not None
+        or not user.email
+        or user.role == Role.integration
+    ):
+        unit.audit.record(
+            "auth.password_reset_request",
+            resource_type="user",
+            resource_id=user.id if user else None,
+            outcome=Outcome.failure,
+            details={"reason": "no_eligible_account"},
+            actor=Actor(id=None, role=None, label=username[:150]),
+        )
+        return
+    token = new_secret()
+    ttl = timedelta(seconds=unit.settings.password_reset_ttl_seconds)
+    await repo.add_reset_token(unit.db, user_id=user.id, digest=digest_token(token), ttl=ttl)
+    minutes = unit.settings.password_reset_ttl_seconds // 60
+    await repo.queue_email(
+        unit.db,
+        to=user.email,
+        subject="Reset your password",
+        body=(
+            "A password reset was requested for your account. Use this one-time code within "
+            f"{minutes} minutes:\n\n{token}\n\nIf you did not ask for this, ignore this message."
+        ),
+        template="password_reset",
+    )
+    unit.audit.record(
+        "auth.password_reset_request",
+        resource_type="user",
+        resource_id=user.id,
+        actor=Actor(id=None, role=None, label=username[:150]),
+    )
+
+
+async def confirm_password_reset(unit: Unit, *, token: str, new_password: str) -> None:
+    reset = await repo.take_reset_token(unit.db, digest_token(token))
+    user = await unit.db.get(AppUser, reset.user_id) if reset else None
+    if reset is None or user is None or user.disabled_at is not None:
+        raise InvalidResetToken(
+            "The reset code is unknown, used or expired.",
+            errors=[FieldError("token", "invalid", "The reset code is unknown, used or expired.")],
+        )
+    check_new_password(new_password, user.username, "new_password")
+    await _set_password(unit, user, new_password)
+    user.failed_login_count = 0
+    user.locked_until = None
+    ended = await repo.revoke_user_sessions(unit.db, user.id, "password_reset")
+    unit.audit.record(
+        "auth.password_reset",
+        resource_type="user",
+        resource_id=user.id,
+        details={"sessions_ended": ended},
+        actor=_actor(user),
+    )

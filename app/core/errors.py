@@ -1,0 +1,241 @@
+"""Domain errors and their one mapping to RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.requestctx import current_request_id
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "/problems/"
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    code: str
+    message: str
+
+
+class AppError(Exception):
+    """Base of every error a client may see. Subclasses set status, slug and title."""
+
+    status: ClassVar[int] = 400
+    slug: ClassVar[str] = "bad-request"
+    title: ClassVar[str] = "Bad request"
+    # True when the work done before the error must still be committed (a failed login
+    # counts towards the lockout even though the answer is 401).
+    commit_work: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        headers: dict[str, str] | None = None,
+        resource_type: str | None = None,
+        resource_id: str | None = None,
+    ) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.errors = errors or []
+        self.headers = headers or {}
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+
+    @property
+    def type(self) -> str:
+        return PROBLEM_BASE + self.slug
+
+
+class InvalidInput(AppError):
+    status = 422
+    slug = "invalid-input"
+    title = "The request has invalid fields"
+
+
+class RuleViolation(AppError):
+    status = 422
+    slug = "rule-violation"
+    title = "The request breaks a program rule"
+
+
+class NotAuthenticated(AppError):
+    status = 401
+    slug = "not-authenticated"
+    title = "Authentication required"
+
+    def __init__(self, detail: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(detail, **kwargs)
+
+
+class Forbidden(AppError):
+    status = 403
+    slug = "forbidden"
+    title = "Your role does not allow this action"
+
+
+class NotFound(AppError):
+    status = 404
+    slug = "not-found"
+    title = "Not found"
+
+
+class Conflict(AppError):
+    status = 409
+    slug = "conflict"
+    title = "The request conflicts with the current state"
+
+
+class PreconditionFailed(AppError):
+    status = 412
+    slug = "precondition-failed"
+    title = "The record has changed since you read it"
+
+
+class PreconditionRequired(AppError):
+    status = 428
+    slug = "precondition-required"
+    title = "If-Match is required to change this record"
+
+
+class RateLimited(AppError):
+    status = 429
+    slug = "rate-limited"
+    title = "Too many requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Try again in {retry_after} seconds.", headers={"Retry-After": str(retry_after)}
+        )
+
+
+class ServiceUnavailable(AppError):
+    status = 503
+    slug = "service-unavailable"
+    title = "A dependency is unavailable"
+
+
+class Problem(BaseModel):
+    """The problem+json body (RFC 9457), as documented in OpenAPI."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    request_id: str | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+def problem_response(
+    status: int,
+    slug: str,
+    title: str,
+    detail: str,
+    *,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    instance: str | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "request_id": current_request_id(),
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = [{"field": e.field, "code": e.code, "message": e.message} for e in errors]
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def _field_name(loc: tuple[int | str, ...]) -> str:
+    # ("body", "address", "city") -> "address.city"; query/path/header keep their name only.
+    parts = (
+        [str(p) for p in loc[1:]]
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie")
+        else [str(p) for p in loc]
+    )
+    return ".".join(parts) or str(loc[0] if loc else "body")
+
+
+def validation_errors(exc: RequestValidationError) -> list[FieldError]:
+    out = []
+    for err in exc.errors():
+        message = str(err.get("msg", "invalid"))
+        out.append(
+            FieldError(_field_name(tuple(err.get("loc", ()))), str(err.get("type")), message)
+        )
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(AppError)
+    async def _app_error(request: Request, exc: AppError) -> JSONResponse:
+        return problem_response(
+            exc.status,
+            exc.slug,
+            exc.title,
+            exc.detail,
+            errors=exc.errors,
+            headers=exc.headers,
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem_response(
+            422,
+            InvalidInput.slug,
+            InvalidInput.title,
+            "One or more fields are invalid; see errors.",
+            errors=validation_errors(exc),
+            instance=request.url.path,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+        title = str(exc.detail) if isinstance(exc.detail, str) else "HTTP error"
+        return problem_response(
+            exc.status_code,
+            slug,
+            title,
+            title,
+            headers=dict(exc.headers or {}),
+            instance=request.url.path,
+        )
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` for the problems a route may answer."""
+    described = {
+        400: "Bad request",
+        401: "Not authenticated, or the session ended",
+        403: "The role lacks this action",
+        404: "Not found, or not yours",
+        409: "State conflict",
+        412: "If-Match does not match the current ETag",
+        422: "Invalid input or a broken rule",
+        428: "If-Match is required",
+        429: "Rate limited",
+        503: "A dependency is unavailable",
+    }
+    return {
+        s: {"description": described[s], "model": Problem, "content": {PROBLEM_JSON: {}}}
+        for s in statuses
+    }

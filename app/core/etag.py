@@ -1,0 +1,23 @@
+"""ETag and If-Match for changes to existing records (428 when missing, 412 when stale)."""
+
+from __future__ import annotations
+
+from fastapi import Response
+
+from app.core.errors import PreconditionFailed, PreconditionRequired
+
+
+def etag_of(version: int) -> str:
+    return f'"{version}"'
+
+
+def set_etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = etag_of(version)
+
+
+def require_if_match(if_match: str | None, version: int) -> None:
+    if not if_match:
+        raise PreconditionRequired("Send If-Match with the ETag you last read.")
+    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
+    if etag_of(version) not in tags and "*" not in tags:
+        raise PreconditionFailed("The record has changed since you read it; read it again.")

@@ -1,0 +1,33 @@
+"""Per-request facts (id, client address, user agent) kept in context variables."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    request_id: str
+    client_ip: str | None
+    user_agent: str | None
+
+
+_meta: ContextVar[RequestMeta | None] = ContextVar("request_meta", default=None)
+
+
+def set_request_meta(meta: RequestMeta) -> object:
+    return _meta.set(meta)
+
+
+def reset_request_meta(token: object) -> None:
+    _meta.reset(token)  # type: ignore[arg-type]
+
+
+def current_request_meta() -> RequestMeta:
+    return _meta.get() or RequestMeta(request_id="-", client_ip=None, user_agent=None)
+
+
+def current_request_id() -> str | None:
+    meta = _meta.get()
+    return meta.request_id if meta else None

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, status
+
+from app.auth.dependencies import CurrentPrincipal, require_role
+from app.auth.principal import Principal
+from app.core.errors import problem_responses
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.unit_of_work import UnitOfWork
+from app.firms import service
+from app.firms.schemas import FirmCreate, FirmRead
+from app.users.roles import STAFF_ROLES, Role
+
+router = APIRouter(prefix="/firms", tags=["firms"])
+
+AdminOnly = Annotated[Principal, Depends(require_role(Role.admin))]
+Staff = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]
+
+
+@router.post(
+    "",
+    operation_id="createFirm",
+    summary="Register a law firm",
+    status_code=status.HTTP_201_CREATED,
+    response_model=FirmRead,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_firm(unit: UnitOfWork, _: AdminOnly, body: FirmCreate) -> FirmRead:
+    return FirmRead.model_validate(await service.create_firm(unit, body))
+
+
+@router.get(
+    "",
+    operation_id="listFirms",
+    summary="List law firms",
+    response_model=Page[FirmRead],
+    responses=problem_responses(401, 403, 422),
+)
+async def list_firms(
+    unit: UnitOfWork, _: Staff, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[FirmRead]:
+    return await service.list_firms(unit, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/{firm_id}",
+    operation_id="getFirm",
+    summary="Read a law firm",
+    response_model=FirmRead,
+    responses=problem_responses(401, 404),
+)
+async def get_firm(unit: UnitOfWork, principal: CurrentPrincipal, firm_id: UUID) -> FirmRead:
+    return FirmRead.model_validate(await service.read_firm(unit, principal, firm_id))

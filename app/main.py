@@ -1,0 +1,110 @@
+"""create_app(): settings, database, middleware, error handlers and routers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.audit import service as audit_service
+from app.audit.chain import audit_key_from
+from app.audit.router import router as audit_router
+from app.auth.router import router as auth_router
+from app.core.config import Settings
+from app.core.db import Database, resolve_database_url
+from app.core.errors import install_error_handlers
+from app.core.logging import configure_logging
+from app.core.middleware import RequestContextMiddleware
+from app.core.migrations import head_revision
+from app.core.ratelimit import rate_limiter_from
+from app.firms.router import router as firms_router
+from app.ops.router import router as ops_router
+from app.users.router import router as users_router
+
+log = logging.getLogger(__name__)
+
+API_DESCRIPTION = """
+The back end of the lawyers' professional liability insurance portal.
+
+Authenticate with `POST /auth/token` and send `Authorization: Bearer <token>`, or (the web app)
+rely on the session cookie and send `X-Requested-With` on every change. Errors are
+`application/problem+json` (RFC 9457). Every read and change is recorded in the audit trail.
+"""
+
+
+async def _seal_periodically(app: FastAPI, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await audit_service.seal(app.state.database.engine, app.state.audit_key)
+        except Exception:
+            log.exception("audit sealing failed; will retry")
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    if app.state.database is None:  # no DATABASE_URL: the embedded server, started now
+        url = await asyncio.to_thread(resolve_database_url, settings)
+        app.state.database = Database.connect(url, pool_size=settings.db_pool_size)
+    sealer = None
+    if settings.audit_seal_interval_seconds > 0:
+        sealer = asyncio.create_task(_seal_periodically(app, settings.audit_seal_interval_seconds))
+    try:
+        yield
+    finally:
+        if sealer is not None:
+            sealer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sealer
+        await app.state.auth_rate_limiter.close()
+        await app.state.database.dispose()
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="Lawyers' Professional Liability Insurance Portal API",
+        version="0.1.0",
+        description=API_DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = (
+        Database.connect(resolve_database_url(settings), pool_size=settings.db_pool_size)
+        if settings.database_url
+        else None
+    )
+    app.state.audit_key = (
+        settings.audit_key.encode() if settings.audit_key else audit_key_from(settings.signing_key)
+    )
+    app.state.auth_rate_limiter = rate_limiter_from(
+        settings.rate_limit_storage, settings.auth_rate_limit, settings.auth_rate_window_seconds
+    )
+    app.state.migration_head = head_revision()
+
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origin_list,
+        allow_credentials=True,
+        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "Idempotency-Key",
+            "X-Requested-With",
+            "X-Request-ID",
+        ],
+        expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
+    )
+    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxy_list)
+    install_error_handlers(app)
+    for router in (ops_router, auth_router, users_router, firms_router, audit_router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,18 @@
+"""Every table, imported in one place so that Alembic sees the whole schema."""
+
+from app.audit.models import AuditEvent, AuditSeal
+from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
+from app.core.db import Base
+from app.firms.models import Firm
+from app.users.models import AppUser
+
+__all__ = [
+    "AppUser",
+    "AuditEvent",
+    "AuditSeal",
+    "AuthSession",
+    "Base",
+    "Firm",
+    "OutboxEmail",
+    "PasswordResetToken",
+]

@@ -1,0 +1,165 @@
+"""HTTP for user administration (admin), one's own profile, and the access review."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+
+from app.auth.dependencies import CurrentPrincipal, require_role
+from app.auth.principal import Principal
+from app.core.errors import problem_responses
+from app.core.etag import set_etag
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.unit_of_work import UnitOfWork
+from app.users import service
+from app.users.roles import Role
+from app.users.schemas import AccessReview, UserCreate, UserCreated, UserRead, UserUpdate
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+AdminOnly = Annotated[Principal, Depends(require_role(Role.admin))]
+Reviewer = Annotated[Principal, Depends(require_role(Role.admin, Role.auditor))]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+@router.get(
+    "/me",
+    operation_id="getCurrentUser",
+    summary="Your own account",
+    response_model=UserRead,
+    responses=problem_responses(401),
+)
+async def get_me(unit: UnitOfWork, principal: CurrentPrincipal, response: Response) -> UserRead:
+    user = await service.read_me(unit, principal)
+    set_etag(response, user.version)
+    return user
+
+
+@router.get(
+    "/access-review",
+    operation_id="getAccessReview",
+    summary="Who holds which role (the yearly access review)",
+    response_model=AccessReview,
+    responses=problem_responses(401, 403),
+)
+async def get_access_review(unit: UnitOfWork, _: Reviewer) -> AccessReview:
+    return await service.access_review(unit)
+
+
+@router.post(
+    "",
+    operation_id="createUser",
+    summary="Create a user",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserCreated,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_user(
+    unit: UnitOfWork, _: AdminOnly, body: UserCreate, response: Response
+) -> UserCreated:
+    user = await service.create_user(unit, body)
+    set_etag(response, user.version)
+    response.headers["Location"] = f"/users/{user.id}"
+    response.headers["Cache-Control"] = "no-store"
+    return user
+
+
+@router.get(
+    "",
+    operation_id="listUsers",
+    summary="List users",
+    response_model=Page[UserRead],
+    responses=problem_responses(401, 403, 422),
+)
+async def list_users(
+    unit: UnitOfWork,
+    _: AdminOnly,
+    role: Annotated[Role | None, Query()] = None,
+    firm_id: Annotated[UUID | None, Query()] = None,
+    disabled: Annotated[bool | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[UserRead]:
+    return await service.list_users(
+        unit, role=role, firm_id=firm_id, disabled=disabled, cursor=cursor, limit=limit
+    )
+
+
+@router.get(
+    "/{user_id}",
+    operation_id="getUser",
+    summary="Read a user",
+    response_model=UserRead,
+    responses=problem_responses(401, 403, 404),
+)
+async def get_user(unit: UnitOfWork, _: AdminOnly, user_id: UUID, response: Response) -> UserRead:
+    user = await service.read_user(unit, user_id)
+    set_etag(response, user.version)
+    return user
+
+
+@router.patch(
+    "/{user_id}",
+    operation_id="updateUser",
+    summary="Change a user's role, firm, scopes or contact details",
+    response_model=UserRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def update_user(
+    unit: UnitOfWork,
+    principal: AdminOnly,
+    user_id: UUID,
+    body: UserUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> UserRead:
+    user = await service.update_user(unit, principal, user_id, body, if_match)
+    set_etag(response, user.version)
+    return user
+
+
+@router.post(
+    "/{user_id}/disable",
+    operation_id="disableUser",
+    summary="Disable an account; its sessions end at once",
+    response_model=UserRead,
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def disable_user(
+    unit: UnitOfWork, principal: AdminOnly, user_id: UUID, response: Response
+) -> UserRead:
+    user = await service.disable_user(unit, principal, user_id)
+    set_etag(response, user.version)
+    return user
+
+
+@router.post(
+    "/{user_id}/enable",
+    operation_id="enableUser",
+    summary="Enable a disabled account",
+    response_model=UserRead,
+    responses=problem_responses(401, 403, 404),
+)
+async def enable_user(
+    unit: UnitOfWork, _: AdminOnly, user_id: UUID, response: Response
+) -> UserRead:
+    user = await service.enable_user(unit, user_id)
+    set_etag(response, user.version)
+    return user
+
+
+@router.post(
+    "/{user_id}/unlock",
+    operation_id="unlockUser",
+    summary="Unlock an account locked after failed logins",
+    response_model=UserRead,
+    responses=problem_responses(401, 403, 404),
+)
+async def unlock_user(
+    unit: UnitOfWork, _: AdminOnly, user_id: UUID, response: Response
+) -> UserRead:
+    user = await service.unlock_user(unit, user_id)
+    set_etag(response, user.version)
+    return user

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from app.users.roles import INTEGRATION_SCOPES, Role
+
+Username = Field(min_length=2, max_length=150, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
+
+
+class UserCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Username
+    role: Role
+    email: EmailStr | None = None
+    full_name: str | None = Field(default=None, max_length=200)
+    firm_id: UUID | None = None
+    scopes: list[str] = Field(default_factory=list, description="Integrations only")
+    password: str | None = Field(
+        default=None,
+        max_length=1024,
+        description=(
+            "Optional for people: without it a set-up code is e-mailed. Never for integrations."
+        ),
+    )
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: list[str]) -> list[str]:
+        unknown = sorted(set(scopes) - INTEGRATION_SCOPES)
+        if unknown:
+            raise ValueError(f"unknown scopes: {', '.join(unknown)}")
+        return sorted(set(scopes))
+
+
+class UserUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Role | None = None
+    email: EmailStr | None = None
+    full_name: str | None = Field(default=None, max_length=200)
+    firm_id: UUID | None = None
+    scopes: list[str] | None = None
+
+    @field_validator("scopes")
+    @classmethod
+    def _known_scopes(cls, scopes: list[str] | None) -> list[str] | None:
+        if scopes is None:
+            return None
+        return UserCreate._known_scopes(scopes)
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    username: str
+    role: Role
+    email: str | None
+    full_name: str | None
+    firm_id: UUID | None
+    scopes: list[str]
+    disabled: bool
+    locked: bool
+    last_login_at: datetime | None
+    role_changed_at: datetime | None
+    created_at: datetime
+    version: int
+
+
+class UserCreated(UserRead):
+    client_secret: str | None = Field(
+        default=None, description="Integrations only: shown once, store it now"
+    )
+
+
+class AccessReviewUser(BaseModel):
+    id: UUID
+    username: str
+    full_name: str | None
+    firm_id: UUID | None
+    disabled: bool
+    last_login_at: datetime | None
+    role_changed_at: datetime | None
+
+
+class AccessReviewRole(BaseModel):
+    role: Role
+    users: list[AccessReviewUser]
+
+
+class AccessReview(BaseModel):
+    generated_at: datetime
+    roles: list[AccessReviewRole]

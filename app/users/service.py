@@ -1,0 +1,309 @@
+"""User administration: create, change roles, disable, unlock, and the yearly access review."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func
+
+from app.auth import repository as auth_repo
+from app.auth.passwords import password_problems
+from app.auth.principal import Principal
+from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
+from app.core.etag import require_if_match
+from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.security import digest_token, hash_password, new_secret
+from app.core.unit_of_work import Unit
+from app.firms.repository import get_firm
+from app.users import repository as repo
+from app.users.models import AppUser
+from app.users.roles import ROLES_REQUIRING_FIRM, Role
+from app.users.schemas import (
+    AccessReview,
+    AccessReviewRole,
+    AccessReviewUser,
+    UserCreate,
+    UserCreated,
+    UserRead,
+    UserUpdate,
+)
+
+SETUP_CODE_TTL = timedelta(days=3)
+_FIRM_BOUND = ROLES_REQUIRING_FIRM | {Role.lawyer}
+
+
+def to_read(user: AppUser, now: datetime) -> UserRead:
+    return UserRead(
+        id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        email=user.email,
+        full_name=user.full_name,
+        firm_id=user.firm_id,
+        scopes=list(user.scopes or []),
+        disabled=user.disabled_at is not None,
+        locked=user.locked_until is not None and user.locked_until > now,
+        last_login_at=user.last_login_at,
+        role_changed_at=user.role_changed_at,
+        created_at=user.created_at,
+        version=user.version,
+    )
+
+
+def _snapshot(user: AppUser) -> dict[str, Any]:
+    return {
+        "username": user.username,
+        "role": user.role,
+        "email": user.email,
+        "full_name": user.full_name,
+        "firm_id": user.firm_id,
+        "scopes": list(user.scopes or []),
+    }
+
+
+async def _check_firm(unit: Unit, role: Role, firm_id: UUID | None) -> list[FieldError]:
+    if role in ROLES_REQUIRING_FIRM and firm_id is None:
+        return [FieldError("firm_id", "required", f"A {role.value} belongs to a firm.")]
+    if firm_id is not None and role not in _FIRM_BOUND:
+        return [
+            FieldError("firm_id", "not_allowed", "Only lawyers and firm users belong to a firm.")
+        ]
+    if firm_id is not None and await get_firm(unit.db, firm_id) is None:
+        return [FieldError("firm_id", "unknown", "No such firm.")]
+    return []
+
+
+async def create_user(unit: Unit, body: UserCreate) -> UserCreated:
+    errors = await _check_firm(unit, body.role, body.firm_id)
+    client_secret: str | None = None
+    if body.role is Role.integration:
+        if body.password is not None:
+            errors.append(
+                FieldError("password", "not_allowed", "Integrations get a generated client secret.")
+            )
+        client_secret = new_secret()
+    else:
+        if body.scopes:
+            errors.append(FieldError("scopes", "not_allowed", "Only integrations have scopes."))
+        if body.password is not None:
+            errors += password_problems(body.password, username=body.username)
+        elif body.email is None:
+            errors.append(
+                FieldError("email", "required", "Without a password, a set-up code is e-mailed.")
+            )
+    if errors:
+        raise InvalidInput(errors=errors)
+    if await repo.username_taken(unit.db, body.username):
+        raise Conflict(errors=[FieldError("username", "taken", "This username is taken.")])
+
+    secret = client_secret or body.password
+    user = AppUser(
+        username=body.username,
+        role=body.role.value,
+        email=body.email,
+        full_name=body.full_name,
+        firm_id=body.firm_id,
+        scopes=body.scopes,
+        password_hash=await hash_password(secret) if secret else None,
+        password_changed_at=func.now() if secret else None,
+    )
+    unit.db.add(user)
+    await unit.db.flush()
+    await unit.db.refresh(user)
+    if secret is None and user.email:
+        await _send_setup_code(unit, user)
+    unit.audit.record_change(
+        "user.create", resource_type="user", resource_id=user.id, before=None, after=_snapshot(user)
+    )
+    now = await repo.database_now(unit.db)
+    return UserCreated(**to_read(user, now).model_dump(), client_secret=client_secret)
+
+
+async def _send_setup_code(unit: Unit, user: AppUser) -> None:
+    assert user.email
+    code = new_secret()
+    await auth_repo.add_reset_token(
+        unit.db, user_id=user.id, digest=digest_token(code), ttl=SETUP_CODE_TTL
+    )
+    await auth_repo.queue_email(
+        unit.db,
+        to=user.email,
+        subject="Your portal account",
+        body=(
+            f"An account was opened for you (username {user.username}). Choose your password with "
+            f"this one-time code within 3 days:\n\n{code}\n"
+        ),
+        template="account_setup",
+    )
+
+
+async def _load(unit: Unit, user_id: UUID, *, for_update: bool = False) -> AppUser:
+    user = await repo.get_user(unit.db, user_id, for_update=for_update)
+    if user is None:
+        raise NotFound("No such user.", resource_type="user", resource_id=str(user_id))
+    return user
+
+
+async def read_user(unit: Unit, user_id: UUID) -> UserRead:
+    user = await _load(unit, user_id)
+    unit.audit.record("user.read", resource_type="user", resource_id=user.id)
+    return to_read(user, await repo.database_now(unit.db))
+
+
+async def read_me(unit: Unit, principal: Principal) -> UserRead:
+    return await read_user(unit, principal.user_id)
+
+
+async def list_users(
+    unit: Unit,
+    *,
+    role: Role | None,
+    firm_id: UUID | None,
+    disabled: bool | None,
+    cursor: str | None,
+    limit: int,
+) -> Page[UserRead]:
+    position = decode_cursor(cursor)
+    after = None
+    if position:
+        try:
+            after = (datetime.fromisoformat(position[0]), UUID(position[1]))
+        except (ValueError, IndexError, TypeError) as exc:
+            raise InvalidInput(
+                errors=[FieldError("cursor", "invalid", "The cursor is not valid.")]
+            ) from exc
+    users = await repo.list_users(
+        unit.db,
+        role=role.value if role else None,
+        firm_id=firm_id,
+        disabled=disabled,
+        after=after,
+        limit=limit + 1,
+    )
+    page, more = users[:limit], len(users) > limit
+    unit.audit.record(
+        "user.list",
+        resource_type="user",
+        details={
+            "filters": {"role": role, "firm_id": firm_id, "disabled": disabled},
+            "cursor": cursor,
+            "ids": [u.id for u in page],
+        },
+    )
+    now = await repo.database_now(unit.db)
+    last = page[-1] if page else None
+    return Page(
+        items=[to_read(u, now) for u in page],
+        next_cursor=encode_cursor([last.created_at.isoformat(), str(last.id)])
+        if more and last
+        else None,
+    )
+
+
+async def update_user(
+    unit: Unit, principal: Principal, user_id: UUID, body: UserUpdate, if_match: str | None
+) -> UserRead:
+    user = await _load(unit, user_id, for_update=True)
+    require_if_match(if_match, user.version)
+    changes = body.model_dump(exclude_unset=True)
+    before = _snapshot(user)
+    role = Role(changes.get("role") or user.role)
+    if user.id == principal.user_id and role is not Role.admin:
+        raise Conflict(
+            errors=[FieldError("role", "own_role", "Admins cannot remove their own admin role.")]
+        )
+    firm_id = changes.get("firm_id", user.firm_id)
+    errors = await _check_firm(unit, role, firm_id)
+    scopes = changes.get("scopes", user.scopes)
+    if scopes and role is not Role.integration:
+        errors.append(FieldError("scopes", "not_allowed", "Only integrations have scopes."))
+    if errors:
+        raise InvalidInput(errors=errors)
+    for field, value in changes.items():
+        setattr(user, field, value.value if isinstance(value, Role) else value)
+    if role.value != before["role"]:
+        user.role_changed_at = func.now()
+    await unit.db.flush()
+    await unit.db.refresh(user)
+    after = _snapshot(user)
+    if after["role"] != before["role"]:
+        unit.audit.record_change(
+            "user.role_change",
+            resource_type="user",
+            resource_id=user.id,
+            before={"role": before["role"]},
+            after={"role": after["role"]},
+        )
+    unit.audit.record_change(
+        "user.update", resource_type="user", resource_id=user.id, before=before, after=after
+    )
+    return to_read(user, await repo.database_now(unit.db))
+
+
+async def disable_user(unit: Unit, principal: Principal, user_id: UUID) -> UserRead:
+    """Disable an account (staff leaving, a compromised login); every session ends at once."""
+    user = await _load(unit, user_id, for_update=True)
+    if user.id == principal.user_id:
+        raise Conflict("Admins cannot disable themselves.")
+    if user.disabled_at is None:
+        user.disabled_at = func.now()
+        await unit.db.flush()
+        await unit.db.refresh(user)
+    ended = await auth_repo.revoke_user_sessions(unit.db, user.id, "disabled")
+    unit.audit.record(
+        "user.disable", resource_type="user", resource_id=user.id, details={"sessions_ended": ended}
+    )
+    return to_read(user, await repo.database_now(unit.db))
+
+
+async def enable_user(unit: Unit, user_id: UUID) -> UserRead:
+    user = await _load(unit, user_id, for_update=True)
+    if user.disabled_at is not None:
+        user.disabled_at = None
+        await unit.db.flush()
+        await unit.db.refresh(user)
+    unit.audit.record("user.enable", resource_type="user", resource_id=user.id)
+    return to_read(user, await repo.database_now(unit.db))
+
+
+async def unlock_user(unit: Unit, user_id: UUID) -> UserRead:
+    user = await _load(unit, user_id, for_update=True)
+    before = {"failed_login_count": user.failed_login_count, "locked_until": user.locked_until}
+    user.failed_login_count = 0
+    user.locked_until = None
+    await unit.db.flush()
+    await unit.db.refresh(user)
+    unit.audit.record(
+        "user.unlock", resource_type="user", resource_id=user.id, details={"before": before}
+    )
+    return to_read(user, await repo.database_now(unit.db))
+
+
+async def access_review(unit: Unit) -> AccessReview:
+    """Who holds which role: the yearly review of access by job function."""
+    users = await repo.all_users_by_role(unit.db)
+    now = await repo.database_now(unit.db)
+    by_role: dict[Role, list[AccessReviewUser]] = {role: [] for role in Role}
+    for u in users:
+        by_role[Role(u.role)].append(
+            AccessReviewUser(
+                id=u.id,
+                username=u.username,
+                full_name=u.full_name,
+                firm_id=u.firm_id,
+                disabled=u.disabled_at is not None,
+                last_login_at=u.last_login_at,
+                role_changed_at=u.role_changed_at,
+            )
+        )
+    unit.audit.record(
+        "user.access_review",
+        resource_type="user",
+        details={"ids": [u.id for u in users]},
+    )
+    return AccessReview(
+        generated_at=now,
+        roles=[AccessReviewRole(role=r, users=by_role[r]) for r in Role],
+    )
