@@ -1,0 +1,96 @@
+"""Test data: users, firms and logins, made through the same services the API uses."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from functools import cache
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, text
+
+from app.core.security import hash_password_sync
+from app.firms.models import Firm
+from app.users.models import AppUser
+
+PASSWORD = "correct horse battery staple 42"
+
+
+@cache
+def password_hash(password: str = PASSWORD) -> str:
+    return hash_password_sync(password)
+
+
+async def make_firm(
+    app: Any, *, name: str = "Example LLP", firm_number: str | None = None
+) -> uuid.UUID:
+    firm_id = uuid.uuid4()
+    async with app.state.database.engine.begin() as conn:
+        await conn.execute(
+            insert(Firm).values(
+                id=firm_id,
+                name=name,
+                firm_number=firm_number or f"F{secrets.token_hex(4)}",
+                version=1,
+            )
+        )
+    return firm_id
+
+
+async def make_user(
+    app: Any,
+    *,
+    role: str = "lawyer",
+    username: str | None = None,
+    password: str = PASSWORD,
+    firm_id: uuid.UUID | None = None,
+    email: str | None = None,
+    scopes: list[str] | None = None,
+) -> dict[str, Any]:
+    """A user row (bypassing the admin API, which has its own tests)."""
+    user_id = uuid.uuid4()
+    username = username or f"{role[:3]}{secrets.token_hex(4)}".upper()
+    async with app.state.database.engine.begin() as conn:
+        await conn.execute(
+            insert(AppUser).values(
+                id=user_id,
+                username=username,
+                role=role,
+                firm_id=firm_id,
+                email=email,
+                scopes=scopes or [],
+                password_hash=password_hash(password),
+                version=1,
+            )
+        )
+    return {"id": user_id, "username": username, "password": password, "role": role}
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> str:
+    response = await client.post("/auth/token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def user_token(
+    app: Any, client: httpx.AsyncClient, **kwargs: Any
+) -> tuple[dict[str, Any], str]:
+    user = await make_user(app, **kwargs)
+    return user, await login(client, user["username"], user["password"])
+
+
+async def audit_events(app: Any, **where: Any) -> list[dict[str, Any]]:
+    """Audit rows, oldest first, filtered by equal columns."""
+    clauses = " AND ".join(f"{k} = :{k}" for k in where) or "TRUE"
+    async with app.state.database.engine.connect() as conn:
+        rows = await conn.execute(
+            text(f"SELECT * FROM audit_event WHERE {clauses} ORDER BY seq"),  # noqa: S608
+            {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in where.items()},
+        )
+        return [dict(r) for r in rows.mappings()]
