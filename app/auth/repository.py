@@ -2,60 +2,55 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, Update, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
 from app.auth.rules import LockoutState
+from app.core.tokens import AccessClaims
 from app.users.models import AppUser
 
-
-@dataclass(frozen=True)
-class SessionOwner:
-    username: str
-    role: str
-    firm_id: UUID | None
-    scopes: list[str]
+_session = cast(Table, AuthSession.__table__)
+_user = cast(Table, AppUser.__table__)
 
 
-async def touch_session(
-    db: AsyncSession, *, session_id: UUID, user_id: UUID, idle: timedelta
-) -> SessionOwner | None:
-    """Slide a live session's idle clock and return its user, in one statement.
-    None when the session has ended (idle, absolute limit, revoked, user disabled)."""
-    stmt = (
-        update(AuthSession)
+def touch_session_statement(claims: AccessClaims, idle: timedelta) -> Update:
+    """Slide a live session's idle clock, RETURNING its id; no row when the session has ended
+    (idle, absolute limit, revoked) or its user no longer matches the token (disabled, or
+    role, firm or scopes changed). Usable alone or as a CTE of a larger statement."""
+    return (
+        update(_session)
         .where(
-            AuthSession.id == session_id,
-            AuthSession.user_id == user_id,
-            AuthSession.revoked_at.is_(None),
-            AuthSession.last_seen_at > func.now() - idle,
-            AuthSession.absolute_expires_at > func.now(),
-            AppUser.id == AuthSession.user_id,
-            AppUser.disabled_at.is_(None),
+            _session.c.id == claims.session_id,
+            _session.c.user_id == claims.user_id,
+            _session.c.revoked_at.is_(None),
+            _session.c.last_seen_at > func.now() - idle,
+            _session.c.absolute_expires_at > func.now(),
+            _user.c.id == _session.c.user_id,
+            _user.c.disabled_at.is_(None),
+            _user.c.role == claims.role,
+            _user.c.firm_id.is_not_distinct_from(claims.firm_id),
+            _user.c.scopes == sorted(claims.scopes),
         )
         .values(last_seen_at=func.now())
-        .returning(AppUser.username, AppUser.role, AppUser.firm_id, AppUser.scopes)
-        .execution_options(synchronize_session=False)
+        .returning(_session.c.id)
     )
-    row = (await db.execute(stmt)).first()
-    return SessionOwner(row[0], row[1], row[2], list(row[3] or [])) if row else None
+
+
+async def touch_session(db: AsyncSession, claims: AccessClaims, idle: timedelta) -> bool:
+    return (await db.execute(touch_session_statement(claims, idle))).first() is not None
 
 
 async def session_is_revoked(db: AsyncSession, session_id: UUID) -> bool:
-    """Why a session failed to slide: revoked (or unknown) rather than timed out."""
-    row = (
-        await db.execute(
-            select(AuthSession.revoked_at, AppUser.disabled_at)
-            .join(AppUser, AppUser.id == AuthSession.user_id)
-            .where(AuthSession.id == session_id)
-        )
-    ).first()
-    return row is None or row[0] is not None or row[1] is not None
+    """Why a session failed to slide: revoked or unknown, rather than timed out. (A session
+    whose user was disabled or had their rights changed was revoked at that moment.)"""
+    stmt = select(AuthSession.revoked_at).where(AuthSession.id == session_id)
+    row = (await db.execute(stmt)).first()
+    return row is None or row[0] is not None
 
 
 async def create_session(

@@ -22,7 +22,8 @@ from app.auth.passwords import password_problems
 from app.auth.principal import Principal
 from app.auth.rules import AttemptOutcome, apply_attempt
 from app.core import tokens
-from app.core.errors import FieldError, InvalidInput
+from app.core.config import Settings
+from app.core.errors import FieldError, InvalidInput, NotAuthenticated
 from app.core.requestctx import current_request_meta
 from app.core.security import digest_token, hash_password, new_secret, verify_password
 from app.core.unit_of_work import Unit
@@ -115,12 +116,19 @@ async def login(unit: Unit, *, grant_type: str, username: str, secret: str) -> I
         client_ip=meta.client_ip,
         user_agent=meta.user_agent,
     )
+    subject = tokens.AccessClaims(
+        user_id=user.id,
+        session_id=session.id,
+        username=user.username,
+        role=user.role,
+        firm_id=user.firm_id,
+        scopes=tuple(sorted(user.scopes or [])),
+    )
     token = tokens.issue_access_token(
         key=settings.signing_key,
         issuer=settings.jwt_issuer,
         audience=settings.jwt_audience,
-        user_id=user.id,
-        session_id=session.id,
+        subject=subject,
         issued_at=session.created_at,
         expires_at=session.absolute_expires_at,
     )
@@ -136,9 +144,19 @@ async def login(unit: Unit, *, grant_type: str, username: str, secret: str) -> I
 
 async def authenticate(unit: Unit, token: str, *, via_cookie: bool) -> Principal:
     """The principal of a live session; slides its idle clock. Raises 401 problems that say why."""
-    settings = unit.settings
+    claims = read_claims(unit.settings, token)
+    principal = principal_from(claims, via_cookie=via_cookie)
+    unit.audit.actor = principal.as_actor()
+    idle = timedelta(seconds=unit.settings.session_idle_timeout_seconds)
+    if not await repo.touch_session(unit.db, claims, idle):
+        raise await session_ended(unit, claims)
+    return principal
+
+
+def read_claims(settings: Settings, token: str) -> tokens.AccessClaims:
+    """The token's claims, checked (signature, algorithm, audience, issuer, expiry, kind)."""
     try:
-        claims = tokens.read_access_token(
+        return tokens.read_access_token(
             token,
             key=settings.signing_key,
             issuer=settings.jwt_issuer,
@@ -148,30 +166,29 @@ async def authenticate(unit: Unit, token: str, *, via_cookie: bool) -> Principal
         raise SessionExpired("The session reached its time limit; log in again.") from exc
     except tokens.TokenInvalid as exc:
         raise InvalidToken() from exc
-    owner = await repo.touch_session(
-        unit.db,
-        session_id=claims.session_id,
+
+
+def principal_from(claims: tokens.AccessClaims, *, via_cookie: bool) -> Principal:
+    try:
+        role = Role(claims.role)
+    except ValueError as exc:
+        raise InvalidToken() from exc
+    return Principal(
         user_id=claims.user_id,
-        idle=timedelta(seconds=settings.session_idle_timeout_seconds),
-    )
-    if owner is None:
-        unit.audit.actor = Actor(id=claims.user_id, role=None, label=None)
-        if await repo.session_is_revoked(unit.db, claims.session_id):
-            raise SessionRevoked("The session was ended; log in again.")
-        raise SessionExpired(
-            "The session expired after inactivity or its time limit; log in again."
-        )
-    principal = Principal(
-        user_id=claims.user_id,
-        username=owner.username,
-        role=Role(owner.role),
-        firm_id=owner.firm_id,
-        scopes=frozenset(owner.scopes),
+        username=claims.username,
+        role=role,
+        firm_id=claims.firm_id,
+        scopes=frozenset(claims.scopes),
         session_id=claims.session_id,
         via_cookie=via_cookie,
     )
-    unit.audit.actor = principal.as_actor()
-    return principal
+
+
+async def session_ended(unit: Unit, claims: tokens.AccessClaims) -> NotAuthenticated:
+    """Why a session did not slide: revoked (logout, disable, rights changed) or expired."""
+    if await repo.session_is_revoked(unit.db, claims.session_id):
+        return SessionRevoked("The session was ended; log in again.")
+    return SessionExpired("The session expired after inactivity or its time limit; log in again.")
 
 
 async def logout(unit: Unit, principal: Principal) -> None:

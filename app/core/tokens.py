@@ -25,8 +25,16 @@ class TokenExpired(TokenInvalid):
 
 @dataclass(frozen=True)
 class AccessClaims:
+    """Who the session belongs to. Role, firm and scopes are copied in at login; a change to any
+    of them ends the user's sessions, and the server checks them against the user on every
+    request, so a token never carries stale rights."""
+
     user_id: UUID
     session_id: UUID
+    username: str
+    role: str
+    firm_id: UUID | None
+    scopes: tuple[str, ...]
 
 
 def issue_access_token(
@@ -34,16 +42,19 @@ def issue_access_token(
     key: str,
     issuer: str,
     audience: str,
-    user_id: UUID,
-    session_id: UUID,
+    subject: AccessClaims,
     issued_at: datetime,
     expires_at: datetime,
 ) -> str:
     claims: dict[str, Any] = {
         "iss": issuer,
         "aud": audience,
-        "sub": str(user_id),
-        "sid": str(session_id),
+        "sub": str(subject.user_id),
+        "sid": str(subject.session_id),
+        "preferred_username": subject.username,
+        "role": subject.role,
+        "firm": str(subject.firm_id) if subject.firm_id else None,
+        "scope": " ".join(subject.scopes),
         "token_use": TOKEN_USE,
         "iat": int(issued_at.timestamp()),
         "nbf": int(issued_at.timestamp()),
@@ -76,6 +87,14 @@ def read_access_token(token: str, *, key: str, issuer: str, audience: str) -> Ac
     if claims.get("token_use") != TOKEN_USE:
         raise TokenInvalid("not an access token")
     try:
-        return AccessClaims(user_id=UUID(claims["sub"]), session_id=UUID(claims["sid"]))
+        firm = claims.get("firm")
+        return AccessClaims(
+            user_id=UUID(claims["sub"]),
+            session_id=UUID(claims["sid"]),
+            username=str(claims["preferred_username"]),
+            role=str(claims["role"]),
+            firm_id=UUID(firm) if firm else None,
+            scopes=tuple(str(claims.get("scope", "")).split()),
+        )
     except (KeyError, ValueError, TypeError) as exc:
         raise TokenInvalid("token claims malformed") from exc

@@ -31,6 +31,7 @@ from app.users.schemas import (
 )
 
 SETUP_CODE_TTL = timedelta(days=3)
+RIGHTS_FIELDS = ("role", "firm_id", "scopes")
 _FIRM_BOUND = ROLES_REQUIRING_FIRM | {Role.lawyer}
 
 
@@ -239,6 +240,13 @@ async def update_user(
     unit.audit.record_change(
         "user.update", resource_type="user", resource_id=user.id, before=before, after=after
     )
+    if any(before[k] != after[k] for k in RIGHTS_FIELDS):
+        # Rights travel in the session token: changing them ends the user's sessions, so that
+        # a lost right is gone at once and a new one takes effect at the next login.
+        ended = await auth_repo.revoke_user_sessions(unit.db, user.id, "rights_changed")
+        unit.audit.record(
+            "user.sessions_end", resource_type="user", resource_id=user.id, details={"ended": ended}
+        )
     return to_read(user, await repo.database_now(unit.db))
 
 
