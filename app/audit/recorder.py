@@ -7,14 +7,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, Update, exists, insert, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.chain import event_mac, jsonable, redact
 from app.audit.models import AuditEvent
 from app.core.requestctx import RequestMeta
+
+_events = cast(Table, AuditEvent.__table__)
+# The columns the application writes (seq and xid are the database's).
+_WRITTEN = [c for c in _events.c if c.name not in ("seq", "xid")]
 
 
 class Outcome(StrEnum):
@@ -96,11 +100,31 @@ class AuditTrail:
     def discard(self) -> None:
         self._pending.clear()
 
-    async def flush(self, db: AsyncSession) -> None:
-        if not self._pending:
-            return
+    async def flush(self, db: AsyncSession, *, session_touch: Update | None = None) -> bool:
+        """Write the pending events. With `session_touch` (an UPDATE ... RETURNING that slides
+        the caller's session), slide the session and write the events in ONE statement, which
+        writes nothing and answers False when the session has ended."""
         rows, self._pending = self._pending, []
-        if len(rows) == 1:
-            await db.execute(insert(AuditEvent).values(rows[0]))
-        else:
-            await db.execute(insert(AuditEvent), rows)
+        if session_touch is None:
+            if len(rows) == 1:
+                await db.execute(insert(_events).values(rows[0]))
+            elif rows:
+                await db.execute(insert(_events), rows)
+            return True
+        if not rows:
+            return (await db.execute(session_touch)).first() is not None
+        touched = session_touch.cte("touched")
+        alive = exists(select(touched.c[0]))
+        selects = [
+            select(*[literal(row[c.name], c.type).label(c.name) for c in _WRITTEN]).where(alive)
+            for row in rows
+        ]
+        source = selects[0] if len(selects) == 1 else union_all(*selects)
+        stmt = (
+            insert(_events)
+            .from_select([c.name for c in _WRITTEN], source)
+            .returning(_events.c.seq)
+            .add_cte(touched, nest_here=True)
+        )
+        written = (await db.execute(stmt)).all()
+        return len(written) == len(rows)

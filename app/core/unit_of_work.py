@@ -1,17 +1,21 @@
 """One transaction per request, opened and committed here and nowhere else.
 
 The audit events a request records are written in that same transaction just before the
-commit, so a read or a change without its event cannot exist. A refusal (401/403/404) rolls
-the work back and is then recorded on its own.
+commit, together with the slide of the caller's session, in one statement: a read or change
+without its event cannot exist, and a session that ended meanwhile writes nothing (401).
+The commit happens before the response is sent. A refusal (401/403/404) rolls the work back
+and is then recorded on its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Annotated
+from dataclasses import dataclass, field
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.recorder import AuditTrail, Outcome
@@ -23,11 +27,26 @@ from app.core.requestctx import current_request_meta
 AUDITED_REFUSALS = frozenset({401, 403, 404})
 
 
+class SessionGuard(Protocol):
+    """The caller's session, checked and slid when the unit of work finishes."""
+
+    def touch_statement(self) -> Update: ...
+
+    async def ended_error(self, db: AsyncSession) -> AppError: ...
+
+
 @dataclass
 class Unit:
     db: AsyncSession
     audit: AuditTrail
     settings: Settings
+    session_guard: SessionGuard | None = field(default=None)
+
+    async def check_session_now(self) -> None:
+        """Check and slide the session at once (before an action that ends it, like logout)."""
+        guard, self.session_guard = self.session_guard, None
+        if guard is not None and (await self.db.execute(guard.touch_statement())).first() is None:
+            raise await guard.ended_error(self.db)
 
 
 def route_action(request: Request) -> str:
@@ -55,29 +74,63 @@ async def _record_refusal(
         await session.commit()
 
 
+async def _session_error(unit: Unit) -> AppError | None:
+    """With a request already failing: if the caller's session has ended, that is the answer."""
+    guard, unit.session_guard = unit.session_guard, None
+    if guard is None:
+        return None
+    alive = (await unit.db.execute(guard.touch_statement())).first() is not None
+    if alive:
+        await unit.db.commit()
+        return None
+    return await guard.ended_error(unit.db)
+
+
+async def _finish(unit: Unit) -> AppError | None:
+    """Write the audit events and slide the session (one statement), then commit.
+    Returns the 401 to answer instead when the session has ended (nothing is committed)."""
+    guard, unit.session_guard = unit.session_guard, None
+    touch = guard.touch_statement() if guard else None
+    if not await unit.audit.flush(unit.db, session_touch=touch):
+        assert guard is not None
+        await unit.db.rollback()
+        return await guard.ended_error(unit.db)
+    await unit.db.commit()
+    return None
+
+
 async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
     state = request.app.state
     database: Database = state.database
     audit = AuditTrail(state.audit_key, current_request_meta())
     session = database.sessionmaker()
     unit = Unit(session, audit, state.settings)
+    ended: AppError | None = None
     try:
-        yield unit
-    except AppError as exc:
-        if exc.commit_work:
-            await audit.flush(session)
-            await session.commit()
-        else:
+        try:
+            yield unit
+        except (AppError, RequestValidationError) as exc:
+            if isinstance(exc, AppError) and exc.commit_work:
+                ended = await _finish(unit)
+            else:
+                await session.rollback()
+                if getattr(exc, "status", None) != 401:
+                    ended = await _session_error(unit)
+            # A refusal is recorded on its own, unless the work that refused it (a failed
+            # login) already recorded it and was committed.
+            refusal = ended or (None if getattr(exc, "commit_work", False) else exc)
+            if isinstance(refusal, AppError) and refusal.status in AUDITED_REFUSALS:
+                await _record_refusal(database, audit, request, refusal)
+            if ended is not None:
+                raise ended from exc
+            raise
+        except BaseException:
             await session.rollback()
-            if exc.status in AUDITED_REFUSALS:
-                await _record_refusal(database, audit, request, exc)
-        raise
-    except BaseException:
-        await session.rollback()
-        raise
-    else:
-        await audit.flush(session)
-        await session.commit()
+            raise
+        ended = await _finish(unit)
+        if ended is not None:
+            await _record_refusal(database, audit, request, ended)
+            raise ended
     finally:
         await session.close()
 
