@@ -23,6 +23,8 @@ from app.core.migrations import head_revision
 from app.core.ratelimit import rate_limiter_from
 from app.firms.router import router as firms_router
 from app.ops.router import router as ops_router
+from app.quotes.rate_tables import validate_all as validate_rate_tables
+from app.quotes.router import router as quotes_router
 from app.users.router import router as users_router
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level)
+    validate_rate_tables()  # a broken rate table stops the service here, not at a quote
     app = FastAPI(
         title="Lawyers' Professional Liability Insurance Portal API",
         version="0.1.0",
@@ -105,6 +108,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxy_list)
     install_error_handlers(app)
-    for router in (ops_router, auth_router, users_router, firms_router, audit_router):
+    for router in (
+        ops_router,
+        auth_router,
+        users_router,
+        firms_router,
+        quotes_router,
+        audit_router,
+    ):
         app.include_router(router)
     return app

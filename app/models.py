@@ -4,6 +4,7 @@ from app.audit.models import AuditEvent, AuditSeal
 from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
 from app.core.db import Base
 from app.firms.models import Firm
+from app.quotes.models import Quote
 from app.users.models import AppUser
 
 __all__ = [
@@ -15,4 +16,5 @@ __all__ = [
     "Firm",
     "OutboxEmail",
     "PasswordResetToken",
+    "Quote",
 ]

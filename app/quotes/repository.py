@@ -1,0 +1,69 @@
+"""Queries for quotes. The access rule (owner, the owner's firm, or staff with need to know)
+is part of each query, so a quote that is not the caller's is simply not found."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, Table, and_, false, insert, or_, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.quotes.models import Quote
+from app.users.roles import FIRM_ROLES, Role
+
+QUOTE_READERS = frozenset({Role.customer_service, Role.underwriter, Role.finance})
+_quote = cast(Table, Quote.__table__)
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    if principal.role in QUOTE_READERS:
+        return true()
+    if principal.role in FIRM_ROLES and principal.firm_id is not None:
+        return _quote.c.firm_id == principal.firm_id
+    if principal.role is Role.lawyer:
+        return _quote.c.owner_id == principal.user_id
+    return false()
+
+
+async def get_visible(
+    db: AsyncSession, principal: Principal, quote_id: UUID
+) -> dict[str, Any] | None:
+    stmt = select(_quote).where(_quote.c.id == quote_id, visible_to(principal))
+    row = (await db.execute(stmt)).mappings().first()
+    return dict(row) if row else None
+
+
+async def insert_quote(db: AsyncSession, values: dict[str, Any]) -> datetime:
+    stmt = insert(_quote).values(values).returning(_quote.c.created_at)
+    created: datetime = (await db.execute(stmt)).scalar_one()
+    return created
+
+
+async def list_visible(
+    db: AsyncSession,
+    principal: Principal,
+    *,
+    lawyer_id: UUID | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    stmt = (
+        select(_quote)
+        .where(visible_to(principal))
+        .order_by(_quote.c.created_at.desc(), _quote.c.id.desc())
+        .limit(limit)
+    )
+    if lawyer_id is not None:
+        stmt = stmt.where(_quote.c.owner_id == lawyer_id)
+    if after is not None:
+        created, last_id = after
+        stmt = stmt.where(
+            or_(
+                _quote.c.created_at < created,
+                and_(_quote.c.created_at == created, _quote.c.id < last_id),
+            )
+        )
+    return [dict(r) for r in (await db.execute(stmt)).mappings()]

@@ -1,0 +1,67 @@
+"""HTTP for quotes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from app.auth.dependencies import require_scope
+from app.auth.principal import Principal
+from app.core.errors import problem_responses
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.unit_of_work import UnitOfWork
+from app.quotes import service
+from app.quotes.schemas import QuoteCreate, QuoteRead
+
+router = APIRouter(prefix="/quotes", tags=["quotes"])
+
+QuoteWriter = Annotated[Principal, Depends(require_scope("quotes:write"))]
+QuoteReader = Annotated[Principal, Depends(require_scope("quotes:read"))]
+
+
+@router.post(
+    "",
+    operation_id="createQuote",
+    summary="Price a premium quote",
+    status_code=status.HTTP_201_CREATED,
+    response_model=QuoteRead,
+    responses=problem_responses(401, 403, 422),
+)
+async def create_quote(
+    unit: UnitOfWork, principal: QuoteWriter, body: QuoteCreate, response: Response
+) -> QuoteRead:
+    quote = await service.create_quote(unit, principal, body)
+    response.headers["Location"] = f"/quotes/{quote.id}"
+    return quote
+
+
+@router.get(
+    "/{quote_id}",
+    operation_id="getQuote",
+    summary="Read a quote",
+    response_model=QuoteRead,
+    responses=problem_responses(401, 403, 404),
+)
+async def get_quote(unit: UnitOfWork, principal: QuoteReader, quote_id: UUID) -> QuoteRead:
+    return await service.read_quote(unit, principal, quote_id)
+
+
+@router.get(
+    "",
+    operation_id="listQuotes",
+    summary="List the quotes you may see (your own, your firm's, or all for staff)",
+    response_model=Page[QuoteRead],
+    responses=problem_responses(401, 403, 422),
+)
+async def list_quotes(
+    unit: UnitOfWork,
+    principal: QuoteReader,
+    lawyer_id: Annotated[UUID | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[QuoteRead]:
+    return await service.list_quotes(
+        unit, principal, lawyer_id=lawyer_id, cursor=cursor, limit=limit
+    )

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from app.quotes.rules import Deductible, InnocentPartySublimit, PaymentPlan
+
+# Money leaves the API as a string with two places ("1755.00"), never a JSON number.
+MoneyOut = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
+
+
+class QuoteCreate(BaseModel):
+    """Omitted fields take the standard program's values."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program_year: int = Field(ge=2000, le=2100)
+    effective_date: date
+    years_in_practice: int = Field(
+        default=0, ge=0, le=80, description="Full years (200+ days each)"
+    )
+    deductible: Deductible = Deductible("5000_combined")
+    restricted_practice: bool = False
+    part_time: bool = False
+    real_estate: bool = False
+    innocent_party_sublimit: InnocentPartySublimit = InnocentPartySublimit("250000")
+    risk_management_programs: int = Field(default=0, ge=0, le=20)
+    indian_status_certificate: bool = False
+    payment_plan: PaymentPlan = PaymentPlan("lump_sum")
+    lawyer_id: UUID | None = Field(
+        default=None, description="Firm admins and integrations: the lawyer of the firm quoted for"
+    )
+
+
+class QuoteLineRead(BaseModel):
+    code: str
+    description: str
+    amount: MoneyOut
+
+
+class InstalmentRead(BaseModel):
+    due_date: date
+    amount: MoneyOut
+
+
+class QuoteRead(BaseModel):
+    id: UUID
+    lawyer_id: UUID
+    program_year: int
+    effective_date: date
+    years_in_practice: int
+    deductible: Deductible
+    restricted_practice: bool
+    part_time: bool
+    real_estate: bool
+    innocent_party_sublimit: InnocentPartySublimit
+    risk_management_programs: int
+    indian_status_certificate: bool
+    payment_plan: PaymentPlan
+    lines: list[QuoteLineRead]
+    premium: MoneyOut
+    tax: MoneyOut
+    total: MoneyOut
+    instalments: list[InstalmentRead]
+    rate_table_version: str
+    created_at: datetime

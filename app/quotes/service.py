@@ -1,0 +1,177 @@
+"""Quotes: price with the program year's rate table, persist with inputs and lines, read back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from app.auth.principal import Principal
+from app.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.unit_of_work import Unit
+from app.quotes import repository as repo
+from app.quotes.rate_tables import available_years, load_rate_table
+from app.quotes.rules import QuoteInput, QuoteInputError, compute_quote
+from app.quotes.schemas import QuoteCreate, QuoteRead
+from app.users.repository import get_user
+from app.users.roles import Role
+
+INPUT_FIELDS = (
+    "program_year",
+    "effective_date",
+    "years_in_practice",
+    "deductible",
+    "restricted_practice",
+    "part_time",
+    "real_estate",
+    "innocent_party_sublimit",
+    "risk_management_programs",
+    "indian_status_certificate",
+    "payment_plan",
+)
+QUOTE_CREATORS = frozenset({Role.lawyer, Role.firm_admin, Role.integration})
+
+
+def _money(value: Any) -> str:
+    return f"{value:.2f}"
+
+
+def to_read(row: dict[str, Any]) -> QuoteRead:
+    return QuoteRead.model_validate(
+        {
+            "id": row["id"],
+            "lawyer_id": row["owner_id"],
+            **row["inputs"],
+            "lines": row["lines"],
+            "premium": row["premium"],
+            "tax": row["tax"],
+            "total": row["total"],
+            "instalments": row["instalments"],
+            "rate_table_version": row["rate_table_version"],
+            "created_at": row["created_at"],
+        }
+    )
+
+
+async def _owner_for(
+    unit: Unit, principal: Principal, lawyer_id: UUID | None
+) -> tuple[UUID, UUID | None]:
+    """The lawyer a quote belongs to, and their firm."""
+    if principal.role not in QUOTE_CREATORS:
+        raise Forbidden("Quotes are requested by lawyers, their firm's admin or integration.")
+    if principal.role is Role.lawyer:
+        if lawyer_id not in (None, principal.user_id):
+            raise InvalidInput(
+                errors=[FieldError("lawyer_id", "not_allowed", "Lawyers quote for themselves.")]
+            )
+        return principal.user_id, principal.firm_id
+    if lawyer_id is None:
+        raise InvalidInput(
+            errors=[
+                FieldError("lawyer_id", "required", "Name the lawyer of your firm to quote for.")
+            ]
+        )
+    lawyer = await get_user(unit.db, lawyer_id)
+    if lawyer is None or lawyer.role != Role.lawyer or lawyer.firm_id != principal.firm_id:
+        raise InvalidInput(
+            errors=[FieldError("lawyer_id", "unknown", "No lawyer of your firm has this id.")]
+        )
+    return lawyer.id, lawyer.firm_id
+
+
+async def create_quote(unit: Unit, principal: Principal, body: QuoteCreate) -> QuoteRead:
+    owner_id, firm_id = await _owner_for(unit, principal, body.lawyer_id)
+    if body.program_year not in available_years():
+        raise InvalidInput(
+            errors=[
+                FieldError(
+                    "program_year",
+                    "no_rate_table",
+                    f"No rates are published for {body.program_year}.",
+                )
+            ]
+        )
+    table = load_rate_table(body.program_year)
+    inp = QuoteInput(**{f: getattr(body, f) for f in INPUT_FIELDS})
+    try:
+        result = compute_quote(inp, table)
+    except QuoteInputError as exc:
+        raise InvalidInput(
+            errors=[FieldError(v.field, v.code, v.message) for v in exc.violations]
+        ) from exc
+    inputs = body.model_dump(mode="json", include=set(INPUT_FIELDS))
+    quote_id = uuid.uuid4()
+    values: dict[str, Any] = {
+        "id": quote_id,
+        "owner_id": owner_id,
+        "firm_id": firm_id,
+        "created_by_id": principal.user_id,
+        "program_year": body.program_year,
+        "rate_table_version": table.version,
+        "rate_table_digest": table.digest,
+        "effective_date": body.effective_date,
+        "inputs": inputs,
+        "lines": [
+            {"code": ln.code, "description": ln.description, "amount": _money(ln.amount)}
+            for ln in result.lines
+        ],
+        "premium": result.premium,
+        "tax": result.tax,
+        "total": result.total,
+        "instalments": [
+            {"due_date": i.due_date.isoformat(), "amount": _money(i.amount)}
+            for i in result.instalments
+        ],
+    }
+    values["created_at"] = await repo.insert_quote(unit.db, values)
+    unit.audit.record(
+        "quote.create",
+        resource_type="quote",
+        resource_id=quote_id,
+        details={"after": {**inputs, "lawyer_id": owner_id, "total": _money(result.total)}},
+    )
+    return to_read(values)
+
+
+async def read_quote(unit: Unit, principal: Principal, quote_id: UUID) -> QuoteRead:
+    row = await repo.get_visible(unit.db, principal, quote_id)
+    if row is None:
+        raise NotFound("No such quote.", resource_type="quote", resource_id=str(quote_id))
+    unit.audit.record("quote.read", resource_type="quote", resource_id=quote_id)
+    return to_read(row)
+
+
+async def list_quotes(
+    unit: Unit, principal: Principal, *, lawyer_id: UUID | None, cursor: str | None, limit: int
+) -> Page[QuoteRead]:
+    position = decode_cursor(cursor)
+    after = None
+    if position:
+        try:
+            after = (datetime.fromisoformat(position[0]), UUID(position[1]))
+        except (ValueError, IndexError, TypeError) as exc:
+            raise InvalidInput(
+                errors=[FieldError("cursor", "invalid", "The cursor is not valid.")]
+            ) from exc
+    rows = await repo.list_visible(
+        unit.db, principal, lawyer_id=lawyer_id, after=after, limit=limit + 1
+    )
+    page, more = rows[:limit], len(rows) > limit
+    unit.audit.record(
+        "quote.list",
+        resource_type="quote",
+        details={
+            "filters": {"lawyer_id": lawyer_id},
+            "cursor": cursor,
+            "ids": [r["id"] for r in page],
+        },
+    )
+    last = page[-1] if page else None
+    return Page(
+        items=[to_read(r) for r in page],
+        next_cursor=encode_cursor([last["created_at"].isoformat(), str(last["id"])])
+        if more and last
+        else None,
+    )
