@@ -8,15 +8,15 @@ Run: python bench/floor.py --port 8101 (DATABASE_URL and SECRET_KEY as for the s
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
 import asyncpg
 import uvicorn
-from app.quotes.rate_tables import load_rate_table
-from app.quotes.rules import QuoteInput, compute_quote
 from jose import jwt
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,6 +24,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from app.audit.chain import audit_key_from, event_mac
+from app.quotes.rate_tables import load_rate_table
+from app.quotes.rules import QuoteInput, compute_quote
 
 SECRET = os.environ["SECRET_KEY"]
 AUDIT_KEY = audit_key_from(SECRET)
@@ -223,10 +225,13 @@ async def create_quote(request: Request) -> Response:
     )
 
 
-async def startup() -> None:
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
     global pool
     url = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
     pool = await asyncpg.create_pool(url, min_size=5, max_size=10)
+    yield
+    await pool.close()
 
 
 app = Starlette(
@@ -234,7 +239,7 @@ app = Starlette(
         Route("/quotes/{quote_id}", get_quote),
         Route("/quotes", create_quote, methods=["POST"]),
     ],
-    on_startup=[startup],
+    lifespan=lifespan,
 )
 
 if __name__ == "__main__":

@@ -3,22 +3,19 @@ written in its transaction, just before the commit, in one statement."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, cast
+from functools import cache
+from typing import Any
 
-from sqlalchemy import Table, Update, exists, insert, literal, select, union_all
+from sqlalchemy import TextClause, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.chain import event_mac, jsonable, redact
-from app.audit.models import AuditEvent
 from app.core.requestctx import RequestMeta
-
-_events = cast(Table, AuditEvent.__table__)
-# The columns the application writes (seq and xid are the database's).
-_WRITTEN = [c for c in _events.c if c.name not in ("seq", "xid")]
 
 
 class Outcome(StrEnum):
@@ -100,31 +97,63 @@ class AuditTrail:
     def discard(self) -> None:
         self._pending.clear()
 
-    async def flush(self, db: AsyncSession, *, session_touch: Update | None = None) -> bool:
-        """Write the pending events. With `session_touch` (an UPDATE ... RETURNING that slides
-        the caller's session), slide the session and write the events in ONE statement, which
-        writes nothing and answers False when the session has ended."""
+    async def flush(
+        self,
+        db: AsyncSession,
+        *,
+        touch_sql: str | None = None,
+        touch_params: dict[str, Any] | None = None,
+    ) -> bool:
+        """Write the pending events in one statement. With `touch_sql` (an UPDATE ... RETURNING
+        that slides the caller's session), the same statement slides the session first and
+        writes nothing, answering False, when the session has ended."""
         rows, self._pending = self._pending, []
-        if session_touch is None:
-            if len(rows) == 1:
-                await db.execute(insert(_events).values(rows[0]))
-            elif rows:
-                await db.execute(insert(_events), rows)
+        conn = await db.connection()
+        if touch_sql is None:
+            if rows:
+                await conn.execute(_INSERT_EVENTS, _columns(rows))
             return True
         if not rows:
-            return (await db.execute(session_touch)).first() is not None
-        touched = session_touch.cte("touched")
-        alive = exists(select(touched.c[0]))
-        selects = [
-            select(*[literal(row[c.name], c.type).label(c.name) for c in _WRITTEN]).where(alive)
-            for row in rows
-        ]
-        source = selects[0] if len(selects) == 1 else union_all(*selects)
-        stmt = (
-            insert(_events)
-            .from_select([c.name for c in _WRITTEN], source)
-            .returning(_events.c.seq)
-            .add_cte(touched, nest_here=True)
+            return (await conn.execute(text(touch_sql), touch_params)).first() is not None
+        written = await conn.execute(
+            _touch_and_insert(touch_sql), {**_columns(rows), **(touch_params or {})}
         )
-        written = (await db.execute(stmt)).all()
-        return len(written) == len(rows)
+        return len(written.all()) == len(rows)
+
+
+def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+    """Events as one array per column, for unnest(): one statement for any number of events."""
+    columns = {name: [row[name] for row in rows] for name, _ in _EVENT_COLUMNS}
+    columns["details"] = [json.dumps(d, separators=(",", ":")) for d in columns["details"]]
+    return columns
+
+
+_EVENT_COLUMNS = (
+    ("id", "uuid"),
+    ("occurred_at", "timestamptz"),
+    ("actor_id", "uuid"),
+    ("actor_role", "varchar"),
+    ("actor_label", "varchar"),
+    ("action", "varchar"),
+    ("resource_type", "varchar"),
+    ("resource_id", "varchar"),
+    ("outcome", "varchar"),
+    ("request_id", "varchar"),
+    ("client_ip", "varchar"),
+    ("user_agent", "varchar"),
+    ("details", "jsonb"),
+    ("mac", "varchar"),
+)
+_NAMES = ", ".join(name for name, _ in _EVENT_COLUMNS)
+_ARRAYS = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _EVENT_COLUMNS)
+_UNNEST = f"SELECT * FROM unnest({_ARRAYS})"  # noqa: S608 (constants)
+_INSERT_EVENTS = text(f"INSERT INTO audit_event ({_NAMES}) {_UNNEST}")
+
+
+@cache
+def _touch_and_insert(touch_sql: str) -> TextClause:
+    return text(
+        f"WITH touched AS ({touch_sql}) "  # noqa: S608 (constants)
+        f"INSERT INTO audit_event ({_NAMES}) {_UNNEST} AS e "
+        "WHERE EXISTS (SELECT 1 FROM touched) RETURNING seq"
+    )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Table, Update, func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
@@ -14,35 +14,38 @@ from app.auth.rules import LockoutState
 from app.core.tokens import AccessClaims
 from app.users.models import AppUser
 
-_session = cast(Table, AuthSession.__table__)
-_user = cast(Table, AppUser.__table__)
+# Slide a live session's idle clock, RETURNING its id; no row when the session has ended (idle,
+# absolute limit, revoked) or its user no longer matches the token (disabled, or role, firm or
+# scopes changed). Written out once: it runs on every authenticated request, alone or as the
+# CTE of the statement that writes the request's audit events.
+TOUCH_SESSION_SQL = """\
+UPDATE auth_session SET last_seen_at = now()
+FROM app_user u
+WHERE auth_session.id = :session_id AND auth_session.user_id = :user_id
+  AND auth_session.revoked_at IS NULL
+  AND auth_session.last_seen_at > now() - CAST(:idle AS interval)
+  AND auth_session.absolute_expires_at > now()
+  AND u.id = auth_session.user_id AND u.disabled_at IS NULL AND u.role = :role
+  AND u.firm_id IS NOT DISTINCT FROM CAST(:firm_id AS uuid)
+  AND u.scopes = CAST(:scopes AS varchar[])
+RETURNING auth_session.id"""
+_TOUCH_SESSION = text(TOUCH_SESSION_SQL)
 
 
-def touch_session_statement(claims: AccessClaims, idle: timedelta) -> Update:
-    """Slide a live session's idle clock, RETURNING its id; no row when the session has ended
-    (idle, absolute limit, revoked) or its user no longer matches the token (disabled, or
-    role, firm or scopes changed). Usable alone or as a CTE of a larger statement."""
-    return (
-        update(_session)
-        .where(
-            _session.c.id == claims.session_id,
-            _session.c.user_id == claims.user_id,
-            _session.c.revoked_at.is_(None),
-            _session.c.last_seen_at > func.now() - idle,
-            _session.c.absolute_expires_at > func.now(),
-            _user.c.id == _session.c.user_id,
-            _user.c.disabled_at.is_(None),
-            _user.c.role == claims.role,
-            _user.c.firm_id.is_not_distinct_from(claims.firm_id),
-            _user.c.scopes == sorted(claims.scopes),
-        )
-        .values(last_seen_at=func.now())
-        .returning(_session.c.id)
-    )
+def touch_params(claims: AccessClaims, idle: timedelta) -> dict[str, Any]:
+    return {
+        "session_id": claims.session_id,
+        "user_id": claims.user_id,
+        "idle": idle,
+        "role": claims.role,
+        "firm_id": claims.firm_id,
+        "scopes": sorted(claims.scopes),
+    }
 
 
 async def touch_session(db: AsyncSession, claims: AccessClaims, idle: timedelta) -> bool:
-    return (await db.execute(touch_session_statement(claims, idle))).first() is not None
+    conn = await db.connection()
+    return (await conn.execute(_TOUCH_SESSION, touch_params(claims, idle))).first() is not None
 
 
 async def session_is_revoked(db: AsyncSession, session_id: UUID) -> bool:

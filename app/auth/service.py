@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Update, func
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.recorder import Actor, Outcome
@@ -157,11 +158,14 @@ async def authenticate(unit: Unit, token: str, *, via_cookie: bool) -> Principal
 
 @dataclass(frozen=True)
 class LiveSession:
+    """The caller's session, for the unit of work to check and slide when it finishes."""
+
     claims: tokens.AccessClaims
     idle: timedelta
+    touch_sql: str = repo.TOUCH_SESSION_SQL
 
-    def touch_statement(self) -> Update:
-        return repo.touch_session_statement(self.claims, self.idle)
+    def touch_params(self) -> dict[str, Any]:
+        return repo.touch_params(self.claims, self.idle)
 
     async def ended_error(self, db: AsyncSession) -> AppError:
         """Why the session did not slide: revoked (logout, disable, rights changed) or expired."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Annotated, Protocol
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import Update
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.audit.recorder import AuditTrail, Outcome
@@ -30,7 +30,10 @@ AUDITED_REFUSALS = frozenset({401, 403, 404})
 class SessionGuard(Protocol):
     """The caller's session, checked and slid when the unit of work finishes."""
 
-    def touch_statement(self) -> Update: ...
+    @property
+    def touch_sql(self) -> str: ...
+
+    def touch_params(self) -> dict[str, Any]: ...
 
     async def ended_error(self, db: AsyncSession) -> AppError: ...
 
@@ -45,8 +48,13 @@ class Unit:
     async def check_session_now(self) -> None:
         """Check and slide the session at once (before an action that ends it, like logout)."""
         guard, self.session_guard = self.session_guard, None
-        if guard is not None and (await self.db.execute(guard.touch_statement())).first() is None:
+        if guard is not None and not await _touch(self.db, guard):
             raise await guard.ended_error(self.db)
+
+
+async def _touch(db: AsyncSession, guard: SessionGuard) -> bool:
+    conn = await db.connection()
+    return (await conn.execute(text(guard.touch_sql), guard.touch_params())).first() is not None
 
 
 def route_action(request: Request) -> str:
@@ -79,8 +87,7 @@ async def _session_error(unit: Unit) -> AppError | None:
     guard, unit.session_guard = unit.session_guard, None
     if guard is None:
         return None
-    alive = (await unit.db.execute(guard.touch_statement())).first() is not None
-    if alive:
+    if await _touch(unit.db, guard):
         await unit.db.commit()
         return None
     return await guard.ended_error(unit.db)
@@ -90,8 +97,12 @@ async def _finish(unit: Unit) -> AppError | None:
     """Write the audit events and slide the session (one statement), then commit.
     Returns the 401 to answer instead when the session has ended (nothing is committed)."""
     guard, unit.session_guard = unit.session_guard, None
-    touch = guard.touch_statement() if guard else None
-    if not await unit.audit.flush(unit.db, session_touch=touch):
+    written = await unit.audit.flush(
+        unit.db,
+        touch_sql=guard.touch_sql if guard else None,
+        touch_params=guard.touch_params() if guard else None,
+    )
+    if not written:
         assert guard is not None
         await unit.db.rollback()
         return await guard.ended_error(unit.db)

@@ -11,6 +11,7 @@ from app.auth.dependencies import require_scope
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork
 from app.quotes import service
 from app.quotes.schemas import QuoteCreate, QuoteRead
@@ -29,12 +30,9 @@ QuoteReader = Annotated[Principal, Depends(require_scope("quotes:read"))]
     response_model=QuoteRead,
     responses=problem_responses(401, 403, 422),
 )
-async def create_quote(
-    unit: UnitOfWork, principal: QuoteWriter, body: QuoteCreate, response: Response
-) -> QuoteRead:
+async def create_quote(unit: UnitOfWork, principal: QuoteWriter, body: QuoteCreate) -> Response:
     quote = await service.create_quote(unit, principal, body)
-    response.headers["Location"] = f"/quotes/{quote.id}"
-    return quote
+    return model_response(quote, status_code=201, headers={"Location": f"/quotes/{quote.id}"})
 
 
 @router.get(
@@ -44,8 +42,8 @@ async def create_quote(
     response_model=QuoteRead,
     responses=problem_responses(401, 403, 404),
 )
-async def get_quote(unit: UnitOfWork, principal: QuoteReader, quote_id: UUID) -> QuoteRead:
-    return await service.read_quote(unit, principal, quote_id)
+async def get_quote(unit: UnitOfWork, principal: QuoteReader, quote_id: UUID) -> Response:
+    return model_response(await service.read_quote(unit, principal, quote_id))
 
 
 @router.get(

@@ -1,0 +1,18 @@
+"""Answering with a model already validated by the service: serialized once, not validated
+again against the route's response_model (which still documents it in OpenAPI)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+from starlette.responses import Response
+
+
+def model_response(
+    model: BaseModel, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        model.model_dump_json(),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json",
+    )
