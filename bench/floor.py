@@ -25,7 +25,13 @@ from starlette.routing import Route
 
 from app.audit.chain import audit_key_from, event_mac
 from app.quotes.rate_tables import load_rate_table
-from app.quotes.rules import QuoteInput, compute_quote
+from app.quotes.rules import (
+    Deductible,
+    InnocentPartySublimit,
+    PaymentPlan,
+    QuoteInput,
+    compute_quote,
+)
 
 SECRET = os.environ["SECRET_KEY"]
 AUDIT_KEY = audit_key_from(SECRET)
@@ -162,14 +168,16 @@ async def create_quote(request: Request) -> Response:
         program_year=body["program_year"],
         effective_date=date.fromisoformat(body["effective_date"]),
         years_in_practice=body.get("years_in_practice", 0),
-        deductible=body.get("deductible", "5000_combined"),
+        deductible=Deductible(body.get("deductible", "5000_combined")),
         restricted_practice=body.get("restricted_practice", False),
         part_time=body.get("part_time", False),
         real_estate=body.get("real_estate", False),
-        innocent_party_sublimit=body.get("innocent_party_sublimit", "250000"),
+        innocent_party_sublimit=InnocentPartySublimit(
+            body.get("innocent_party_sublimit", "250000")
+        ),
         risk_management_programs=body.get("risk_management_programs", 0),
         indian_status_certificate=body.get("indian_status_certificate", False),
-        payment_plan=body.get("payment_plan", "lump_sum"),
+        payment_plan=PaymentPlan(body.get("payment_plan", "lump_sum")),
     )
     table = load_rate_table(inp.program_year)
     result = compute_quote(inp, table)

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import TextClause, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.audit.chain import event_mac, jsonable, redact
 from app.core.requestctx import RequestMeta
@@ -48,6 +48,28 @@ class AuditTrail:
         details: dict[str, Any] | None = None,
         actor: Actor | None = None,
     ) -> None:
+        self._pending.append(
+            self.event(
+                action,
+                resource_type=resource_type,
+                resource_id=resource_id,
+                outcome=outcome,
+                details=details,
+                actor=actor,
+            )
+        )
+
+    def event(
+        self,
+        action: str,
+        *,
+        resource_type: str | None = None,
+        resource_id: object | None = None,
+        outcome: Outcome = Outcome.success,
+        details: dict[str, Any] | None = None,
+        actor: Actor | None = None,
+    ) -> dict[str, Any]:
+        """An event, complete with its MAC, not yet queued."""
         who = actor or self.actor
         row: dict[str, Any] = {
             "id": uuid.uuid4(),
@@ -65,7 +87,7 @@ class AuditTrail:
             "details": jsonable(redact(details or {})),
         }
         row["mac"] = event_mac(self._key, row)
-        self._pending.append(row)
+        return row
 
     def record_change(
         self,
@@ -121,10 +143,44 @@ class AuditTrail:
         return len(written.all()) == len(rows)
 
 
+async def read_with_event(
+    conn: AsyncConnection,
+    *,
+    touch_sql: str,
+    touch_params: dict[str, Any],
+    select_sql: str,
+    select_params: dict[str, Any],
+    event: dict[str, Any],
+) -> tuple[bool, dict[str, Any] | None]:
+    """Slide the session, read one row and write its read event, in ONE statement (so one
+    transaction and one round trip): nothing is read unless the session is live, and nothing
+    is logged unless a row is read. Returns (session alive, row or None)."""
+    params = {**touch_params, **select_params, **_columns([event])}
+    row = (await conn.execute(_read_and_log(touch_sql, select_sql), params)).mappings().one()
+    found = dict(row)
+    alive = bool(found.pop("session_alive__"))
+    return alive, (found if found.pop("found__") else None)
+
+
+@cache
+def _read_and_log(touch_sql: str, select_sql: str) -> TextClause:
+    return text(
+        f"WITH touched AS ({touch_sql}), "  # noqa: S608 (constants)
+        f"found AS (SELECT f.*, TRUE AS found__ FROM ({select_sql}) AS f "
+        "WHERE EXISTS (SELECT 1 FROM touched)), "
+        f"logged AS (INSERT INTO audit_event ({_NAMES}) {_UNNEST} AS e "
+        "WHERE EXISTS (SELECT 1 FROM found) RETURNING seq) "
+        "SELECT (SELECT count(*) FROM touched) AS session_alive__, found.* "
+        "FROM (SELECT 1) AS one LEFT JOIN found ON TRUE"
+    )
+
+
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Events as one array per column, for unnest(): one statement for any number of events."""
-    columns = {name: [row[name] for row in rows] for name, _ in _EVENT_COLUMNS}
-    columns["details"] = [json.dumps(d, separators=(",", ":")) for d in columns["details"]]
+    """Events as one array per column, for unnest(): one statement for any number."""
+    columns = {f"event_{name}": [row[name] for row in rows] for name, _ in _EVENT_COLUMNS}
+    columns["event_details"] = [
+        json.dumps(d, separators=(",", ":")) for d in columns["event_details"]
+    ]
     return columns
 
 
@@ -145,7 +201,8 @@ _EVENT_COLUMNS = (
     ("mac", "varchar"),
 )
 _NAMES = ", ".join(name for name, _ in _EVENT_COLUMNS)
-_ARRAYS = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _EVENT_COLUMNS)
+# Parameters named event_*, so that they combine with other statements' parameters.
+_ARRAYS = ", ".join(f"CAST(:event_{name} AS {kind}[])" for name, kind in _EVENT_COLUMNS)
 _UNNEST = f"SELECT * FROM unnest({_ARRAYS})"  # noqa: S608 (constants)
 _INSERT_EVENTS = text(f"INSERT INTO audit_event ({_NAMES}) {_UNNEST}")
 

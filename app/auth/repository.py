@@ -21,25 +21,26 @@ from app.users.models import AppUser
 TOUCH_SESSION_SQL = """\
 UPDATE auth_session SET last_seen_at = now()
 FROM app_user u
-WHERE auth_session.id = :session_id AND auth_session.user_id = :user_id
+WHERE auth_session.id = :session_id AND auth_session.user_id = :session_user_id
   AND auth_session.revoked_at IS NULL
-  AND auth_session.last_seen_at > now() - CAST(:idle AS interval)
+  AND auth_session.last_seen_at > now() - CAST(:session_idle AS interval)
   AND auth_session.absolute_expires_at > now()
-  AND u.id = auth_session.user_id AND u.disabled_at IS NULL AND u.role = :role
-  AND u.firm_id IS NOT DISTINCT FROM CAST(:firm_id AS uuid)
-  AND u.scopes = CAST(:scopes AS varchar[])
+  AND u.id = auth_session.user_id AND u.disabled_at IS NULL AND u.role = :session_role
+  AND u.firm_id IS NOT DISTINCT FROM CAST(:session_firm_id AS uuid)
+  AND u.scopes = CAST(:session_scopes AS varchar[])
 RETURNING auth_session.id"""
 _TOUCH_SESSION = text(TOUCH_SESSION_SQL)
 
 
 def touch_params(claims: AccessClaims, idle: timedelta) -> dict[str, Any]:
+    """Parameters named session_*, so they combine with other statements' parameters."""
     return {
         "session_id": claims.session_id,
-        "user_id": claims.user_id,
-        "idle": idle,
-        "role": claims.role,
-        "firm_id": claims.firm_id,
-        "scopes": sorted(claims.scopes),
+        "session_user_id": claims.user_id,
+        "session_idle": idle,
+        "session_role": claims.role,
+        "session_firm_id": claims.firm_id,
+        "session_scopes": sorted(claims.scopes),
     }
 
 

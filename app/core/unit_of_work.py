@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.recorder import AuditTrail, Outcome
+from app.audit.recorder import AuditTrail, Outcome, read_with_event
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.errors import AppError
@@ -50,6 +50,38 @@ class Unit:
         guard, self.session_guard = self.session_guard, None
         if guard is not None and not await _touch(self.db, guard):
             raise await guard.ended_error(self.db)
+
+    async def read_one(
+        self,
+        select_sql: str,
+        params: dict[str, Any],
+        *,
+        action: str,
+        resource_type: str,
+        resource_id: object,
+    ) -> dict[str, Any] | None:
+        """An audited read of one record. As the first work of a request, it slides the
+        session, reads and records the read in one statement, committed on its own (the
+        request then has nothing left to commit); otherwise read and record as usual."""
+        guard = self.session_guard
+        if guard is None or self.db.in_transaction():
+            row = (await (await self.db.connection()).execute(text(select_sql), params)).first()
+            if row is not None:
+                self.audit.record(action, resource_type=resource_type, resource_id=resource_id)
+            return dict(row._mapping) if row is not None else None
+        conn = await self.db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        self.session_guard = None
+        alive, found = await read_with_event(
+            conn,
+            touch_sql=guard.touch_sql,
+            touch_params=guard.touch_params(),
+            select_sql=select_sql,
+            select_params=params,
+            event=self.audit.event(action, resource_type=resource_type, resource_id=resource_id),
+        )
+        if not alive:
+            raise await guard.ended_error(self.db)
+        return found
 
 
 async def _touch(db: AsyncSession, guard: SessionGuard) -> bool:

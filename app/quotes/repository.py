@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, and_, false, insert, or_, select, text, true
+from sqlalchemy import ColumnElement, Table, and_, false, insert, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -29,29 +29,20 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
 
 
 # One statement for every role: the caller's own quote, their firm's (firm roles), or any
-# (staff with need to know). Written out once: GET /quotes/{id} is the hottest read.
-_GET_VISIBLE = text(
+# (staff with need to know). GET /quotes/{id} is the hottest read.
+GET_VISIBLE_SQL = (
     "SELECT * FROM quote WHERE id = :quote_id AND (owner_id = :user_id"
     " OR firm_id = CAST(:firm_id AS uuid) OR CAST(:any_quote AS boolean))"
 )
 
 
-def _visibility(principal: Principal) -> dict[str, Any]:
+def visibility_params(principal: Principal) -> dict[str, Any]:
     firm_wide = principal.role in FIRM_ROLES and principal.firm_id is not None
     return {
         "user_id": principal.user_id if principal.role is Role.lawyer else None,
         "firm_id": principal.firm_id if firm_wide else None,
         "any_quote": principal.role in QUOTE_READERS,
     }
-
-
-async def get_visible(
-    db: AsyncSession, principal: Principal, quote_id: UUID
-) -> dict[str, Any] | None:
-    conn = await db.connection()
-    params = {"quote_id": quote_id, **_visibility(principal)}
-    row = (await conn.execute(_GET_VISIBLE, params)).mappings().first()
-    return dict(row) if row else None
 
 
 async def insert_quote(db: AsyncSession, values: dict[str, Any]) -> datetime:

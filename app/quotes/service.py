@@ -136,10 +136,15 @@ async def create_quote(unit: Unit, principal: Principal, body: QuoteCreate) -> Q
 
 
 async def read_quote(unit: Unit, principal: Principal, quote_id: UUID) -> QuoteRead:
-    row = await repo.get_visible(unit.db, principal, quote_id)
+    row = await unit.read_one(
+        repo.GET_VISIBLE_SQL,
+        {"quote_id": quote_id, **repo.visibility_params(principal)},
+        action="quote.read",
+        resource_type="quote",
+        resource_id=quote_id,
+    )
     if row is None:
         raise NotFound("No such quote.", resource_type="quote", resource_id=str(quote_id))
-    unit.audit.record("quote.read", resource_type="quote", resource_id=quote_id)
     return to_read(row)
 
 
