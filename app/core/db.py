@@ -76,10 +76,13 @@ class Database:
 
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 10, **engine_args: Any) -> Database:
+        # No overflow: a connection opened past the pool is closed again on return, and
+        # reconnecting under load costs far more than waiting briefly for a pooled one.
         engine = create_async_engine(
             url,
             pool_size=pool_size,
-            max_overflow=pool_size,
+            max_overflow=0,
+            pool_timeout=30,
             pool_pre_ping=False,
             pool_recycle=1800,
             **engine_args,

@@ -3,6 +3,8 @@ never taken from the token (python-jose would let the header choose)."""
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,7 +66,28 @@ def issue_access_token(
     return token
 
 
+_verified: OrderedDict[tuple[str, str, str, str], tuple[AccessClaims, int]] = OrderedDict()
+_VERIFIED_MAX = 10_000
+
+
 def read_access_token(token: str, *, key: str, issuer: str, audience: str) -> AccessClaims:
+    """Check a token; a token already verified with the same key is not verified again, but
+    its expiry still is. (Whether its session is alive is the server's row's business.)"""
+    cache_key = (token, key, issuer, audience)
+    cached = _verified.get(cache_key)
+    if cached is not None:
+        claims, expires = cached
+        if time.time() >= expires:
+            raise TokenExpired("token expired")
+        return claims
+    claims, expires = _verify(token, key=key, issuer=issuer, audience=audience)
+    _verified[cache_key] = (claims, expires)
+    if len(_verified) > _VERIFIED_MAX:
+        _verified.popitem(last=False)
+    return claims
+
+
+def _verify(token: str, *, key: str, issuer: str, audience: str) -> tuple[AccessClaims, int]:
     try:
         header = jwt.get_unverified_header(token)
     except JOSEError as exc:
@@ -88,7 +111,7 @@ def read_access_token(token: str, *, key: str, issuer: str, audience: str) -> Ac
         raise TokenInvalid("not an access token")
     try:
         firm = claims.get("firm")
-        return AccessClaims(
+        subject = AccessClaims(
             user_id=UUID(claims["sub"]),
             session_id=UUID(claims["sid"]),
             username=str(claims["preferred_username"]),
@@ -96,5 +119,6 @@ def read_access_token(token: str, *, key: str, issuer: str, audience: str) -> Ac
             firm_id=UUID(firm) if firm else None,
             scopes=tuple(str(claims.get("scope", "")).split()),
         )
+        return subject, int(claims["exp"])
     except (KeyError, ValueError, TypeError) as exc:
         raise TokenInvalid("token claims malformed") from exc
