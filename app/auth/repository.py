@@ -49,12 +49,18 @@ async def touch_session(db: AsyncSession, claims: AccessClaims, idle: timedelta)
     return (await conn.execute(_TOUCH_SESSION, touch_params(claims, idle))).first() is not None
 
 
-async def session_is_revoked(db: AsyncSession, session_id: UUID) -> bool:
-    """Why a session failed to slide: revoked or unknown, rather than timed out. (A session
-    whose user was disabled or had their rights changed was revoked at that moment.)"""
-    stmt = select(AuthSession.revoked_at).where(AuthSession.id == session_id)
+async def session_is_revoked(db: AsyncSession, session_id: UUID, idle: timedelta) -> bool:
+    """Why a session failed to slide: True when it was ended (logout, disable, rights changed:
+    anything but running out of time) or never existed; False when it timed out."""
+    stmt = select(
+        AuthSession.revoked_at.is_not(None)
+        | (
+            (AuthSession.last_seen_at > func.now() - idle)
+            & (AuthSession.absolute_expires_at > func.now())
+        )
+    ).where(AuthSession.id == session_id)
     row = (await db.execute(stmt)).first()
-    return row is None or row[0] is not None
+    return row is None or bool(row[0])
 
 
 async def create_session(

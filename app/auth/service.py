@@ -169,7 +169,7 @@ class LiveSession:
 
     async def ended_error(self, db: AsyncSession) -> AppError:
         """Why the session did not slide: revoked (logout, disable, rights changed) or expired."""
-        if await repo.session_is_revoked(db, self.claims.session_id):
+        if await repo.session_is_revoked(db, self.claims.session_id, self.idle):
             return SessionRevoked("The session was ended; log in again.")
         return SessionExpired(
             "The session expired after inactivity or its time limit; log in again."
