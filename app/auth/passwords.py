@@ -31,9 +31,15 @@ def _smallest_period(text: str) -> str:
     return text
 
 
+# Runs people type: counting (wrapping past 9), the alphabet, keyboard rows.
+_RUNS = ("01234567890123456789", "abcdefghijklmnopqrstuvwxyz", "qwertyuiopasdfghjklzxcvbnm")
+
+
 def _is_sequence(text: str) -> bool:
     steps = {ord(b) - ord(a) for a, b in pairwise(text)}
-    return len(steps) == 1 and steps <= {1, -1, 0}
+    if len(steps) == 1 and steps <= {1, -1, 0}:
+        return True
+    return len(text) >= 6 and any(text in run or text[::-1] in run for run in _RUNS)
 
 
 def is_common(password: str) -> bool:

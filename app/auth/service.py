@@ -221,6 +221,8 @@ def check_new_password(password: str, username: str, field: str) -> None:
 
 async def change_password(unit: Unit, principal: Principal, *, current: str, new: str) -> int:
     """Change one's own password; every other session ends. Returns how many ended."""
+    # Checked first: a lockout reached here ends this session too, and must still commit.
+    await unit.check_session_now()
     user = await unit.db.get(AppUser, principal.user_id)
     assert user is not None
     ok = await verify_password(current, user.password_hash)
