@@ -6,12 +6,16 @@ import asyncio
 from logging.config import fileConfig
 
 from alembic import context
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.audit.models import Xid8
 from app.core.config import Settings
 from app.core.db import resolve_database_url
 from app.models import Base
+
+ischema_names.setdefault("xid8", Xid8)  # so that `alembic check` compares the audit columns
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("database_url"):

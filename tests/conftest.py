@@ -119,7 +119,8 @@ async def app_factory(database_url: str) -> AsyncIterator[Callable[..., Any]]:
     made: list[Any] = []
 
     def build(**overrides: Any) -> Any:
-        app = create_app(make_settings(database_url, **overrides))
+        url = overrides.pop("database_url", database_url)
+        app = create_app(make_settings(url, **overrides))
         made.append(app)
         return app
 
