@@ -7,6 +7,7 @@ import asyncio
 import getpass
 import json
 import os
+import signal
 import sys
 import uuid
 from pathlib import Path
@@ -28,6 +29,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     settings = Settings()
     _database_url(settings)
+    # uvicorn re-raises SIGTERM after its graceful shutdown; exit normally instead, so that
+    # exit handlers run (they stop the embedded PostgreSQL this process may have started).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if args.migrate:
         from app.core.migrations import upgrade_to_head
 
