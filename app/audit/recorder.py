@@ -38,26 +38,9 @@ class AuditTrail:
         self._pending: list[dict[str, Any]] = []
         self.actor: Actor | None = None
 
-    def record(
-        self,
-        action: str,
-        *,
-        resource_type: str | None = None,
-        resource_id: object | None = None,
-        outcome: Outcome = Outcome.success,
-        details: dict[str, Any] | None = None,
-        actor: Actor | None = None,
-    ) -> None:
-        self._pending.append(
-            self.event(
-                action,
-                resource_type=resource_type,
-                resource_id=resource_id,
-                outcome=outcome,
-                details=details,
-                actor=actor,
-            )
-        )
+    def record(self, action: str, **fields: Any) -> None:
+        """Queue an event (see `event` for the fields) for the unit of work's commit."""
+        self._pending.append(self.event(action, **fields))
 
     def event(
         self,

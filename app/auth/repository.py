@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
@@ -29,7 +29,6 @@ WHERE auth_session.id = :session_id AND auth_session.user_id = :session_user_id
   AND u.firm_id IS NOT DISTINCT FROM CAST(:session_firm_id AS uuid)
   AND u.scopes = CAST(:session_scopes AS varchar[])
 RETURNING auth_session.id"""
-_TOUCH_SESSION = text(TOUCH_SESSION_SQL)
 
 
 def touch_params(claims: AccessClaims, idle: timedelta) -> dict[str, Any]:
@@ -42,11 +41,6 @@ def touch_params(claims: AccessClaims, idle: timedelta) -> dict[str, Any]:
         "session_firm_id": claims.firm_id,
         "session_scopes": sorted(claims.scopes),
     }
-
-
-async def touch_session(db: AsyncSession, claims: AccessClaims, idle: timedelta) -> bool:
-    conn = await db.connection()
-    return (await conn.execute(_TOUCH_SESSION, touch_params(claims, idle))).first() is not None
 
 
 async def session_is_revoked(db: AsyncSession, session_id: UUID, idle: timedelta) -> bool:

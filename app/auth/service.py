@@ -22,7 +22,7 @@ from app.auth.errors import (
 )
 from app.auth.passwords import password_problems
 from app.auth.principal import Principal
-from app.auth.rules import AttemptOutcome, apply_attempt
+from app.auth.rules import AttemptOutcome, LockoutState, apply_attempt
 from app.core import tokens
 from app.core.config import Settings
 from app.core.errors import AppError, FieldError, InvalidInput
@@ -71,20 +71,7 @@ async def login(unit: Unit, *, grant_type: str, username: str, secret: str) -> I
         raise InvalidCredentials()
 
     settings = unit.settings
-    state, now, disabled = await repo.lock_login_state(unit.db, user.id)
-    if disabled:
-        outcome = AttemptOutcome.disabled
-    else:
-        state, outcome = apply_attempt(
-            state,
-            credentials_ok=ok,
-            now=now,
-            threshold=settings.lockout_threshold,
-            lock_for=timedelta(seconds=settings.lockout_duration_seconds),
-        )
-        await repo.save_login_state(
-            unit.db, user.id, state, logged_in=outcome is AttemptOutcome.success
-        )
+    state, outcome = await _count_attempt(unit, user.id, credentials_ok=ok)
     actor = _actor(user)
     if outcome is not AttemptOutcome.success:
         unit.audit.record(
@@ -142,6 +129,27 @@ async def login(unit: Unit, *, grant_type: str, username: str, secret: str) -> I
         actor=actor,
     )
     return IssuedToken(token, settings.session_idle_timeout_seconds, session.id)
+
+
+async def _count_attempt(
+    unit: Unit, user_id: UUID, *, credentials_ok: bool
+) -> tuple[LockoutState, AttemptOutcome]:
+    """Apply one credential check to the account's lockout state, under its row lock, so that
+    concurrent attempts are counted one after another."""
+    state, now, disabled = await repo.lock_login_state(unit.db, user_id)
+    if disabled:
+        return state, AttemptOutcome.disabled
+    state, outcome = apply_attempt(
+        state,
+        credentials_ok=credentials_ok,
+        now=now,
+        threshold=unit.settings.lockout_threshold,
+        lock_for=timedelta(seconds=unit.settings.lockout_duration_seconds),
+    )
+    await repo.save_login_state(
+        unit.db, user_id, state, logged_in=outcome is AttemptOutcome.success
+    )
+    return state, outcome
 
 
 async def authenticate(unit: Unit, token: str, *, via_cookie: bool) -> Principal:
@@ -227,16 +235,7 @@ async def change_password(unit: Unit, principal: Principal, *, current: str, new
     assert user is not None
     ok = await verify_password(current, user.password_hash)
     if not ok:
-        settings = unit.settings
-        state, now, _ = await repo.lock_login_state(unit.db, user.id)
-        state, outcome = apply_attempt(
-            state,
-            credentials_ok=False,
-            now=now,
-            threshold=settings.lockout_threshold,
-            lock_for=timedelta(seconds=settings.lockout_duration_seconds),
-        )
-        await repo.save_login_state(unit.db, user.id, state, logged_in=False)
+        state, outcome = await _count_attempt(unit, user.id, credentials_ok=False)
         unit.audit.record(
             "auth.password_change",
             resource_type="user",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import datetime
 from typing import Annotated, Any, Generic, TypeVar
+from uuid import UUID
 
 from fastapi import Query
 from pydantic import BaseModel
@@ -30,6 +32,23 @@ class Page(BaseModel, Generic[T]):
 def encode_cursor(position: list[Any]) -> str:
     raw = json.dumps(position, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def encode_time_cursor(created_at: datetime, record_id: UUID) -> str:
+    """Position after a record in (created_at, id) order."""
+    return encode_cursor([created_at.isoformat(), str(record_id)])
+
+
+def decode_time_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    position = decode_cursor(cursor)
+    if position is None:
+        return None
+    try:
+        return datetime.fromisoformat(position[0]), UUID(position[1])
+    except (ValueError, IndexError, TypeError) as exc:
+        raise InvalidInput(
+            errors=[FieldError("cursor", "invalid", "The cursor is not valid.")]
+        ) from exc
 
 
 def decode_cursor(cursor: str | None) -> list[Any] | None:

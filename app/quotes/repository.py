@@ -18,16 +18,6 @@ QUOTE_READERS = frozenset({Role.customer_service, Role.underwriter, Role.finance
 _quote = cast(Table, Quote.__table__)
 
 
-def visible_to(principal: Principal) -> ColumnElement[bool]:
-    if principal.role in QUOTE_READERS:
-        return true()
-    if principal.role in FIRM_ROLES and principal.firm_id is not None:
-        return _quote.c.firm_id == principal.firm_id
-    if principal.role is Role.lawyer:
-        return _quote.c.owner_id == principal.user_id
-    return false()
-
-
 # One statement for every role: the caller's own quote, their firm's (firm roles), or any
 # (staff with need to know). GET /quotes/{id} is the hottest read.
 GET_VISIBLE_SQL = (
@@ -43,6 +33,19 @@ def visibility_params(principal: Principal) -> dict[str, Any]:
         "firm_id": principal.firm_id if firm_wide else None,
         "any_quote": principal.role in QUOTE_READERS,
     }
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """The same rule as GET_VISIBLE_SQL, as an expression for list queries."""
+    p = visibility_params(principal)
+    if p["any_quote"]:
+        return true()
+    clauses = [
+        _quote.c[column] == p[key]
+        for column, key in (("owner_id", "user_id"), ("firm_id", "firm_id"))
+        if p[key] is not None  # never "IS NULL": a firm-less quote is nobody's by that rule
+    ]
+    return or_(false(), *clauses)
 
 
 async def insert_quote(db: AsyncSession, values: dict[str, Any]) -> datetime:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from app.auth.principal import Principal
 from app.core.errors import FieldError, Forbidden, InvalidInput, NotFound
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
 from app.core.unit_of_work import Unit
 from app.quotes import repository as repo
 from app.quotes.rate_tables import available_years, load_rate_table
@@ -151,15 +150,7 @@ async def read_quote(unit: Unit, principal: Principal, quote_id: UUID) -> QuoteR
 async def list_quotes(
     unit: Unit, principal: Principal, *, lawyer_id: UUID | None, cursor: str | None, limit: int
 ) -> Page[QuoteRead]:
-    position = decode_cursor(cursor)
-    after = None
-    if position:
-        try:
-            after = (datetime.fromisoformat(position[0]), UUID(position[1]))
-        except (ValueError, IndexError, TypeError) as exc:
-            raise InvalidInput(
-                errors=[FieldError("cursor", "invalid", "The cursor is not valid.")]
-            ) from exc
+    after = decode_time_cursor(cursor)
     rows = await repo.list_visible(
         unit.db, principal, lawyer_id=lawyer_id, after=after, limit=limit + 1
     )
@@ -176,7 +167,5 @@ async def list_quotes(
     last = page[-1] if page else None
     return Page(
         items=[to_read(r) for r in page],
-        next_cursor=encode_cursor([last["created_at"].isoformat(), str(last["id"])])
-        if more and last
-        else None,
+        next_cursor=encode_time_cursor(last["created_at"], last["id"]) if more and last else None,
     )

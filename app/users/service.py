@@ -13,7 +13,7 @@ from app.auth.passwords import password_problems
 from app.auth.principal import Principal
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
 from app.core.security import digest_token, hash_password, new_secret
 from app.core.unit_of_work import Unit
 from app.firms.repository import get_firm
@@ -166,15 +166,7 @@ async def list_users(
     cursor: str | None,
     limit: int,
 ) -> Page[UserRead]:
-    position = decode_cursor(cursor)
-    after = None
-    if position:
-        try:
-            after = (datetime.fromisoformat(position[0]), UUID(position[1]))
-        except (ValueError, IndexError, TypeError) as exc:
-            raise InvalidInput(
-                errors=[FieldError("cursor", "invalid", "The cursor is not valid.")]
-            ) from exc
+    after = decode_time_cursor(cursor)
     users = await repo.list_users(
         unit.db,
         role=role.value if role else None,
@@ -197,9 +189,7 @@ async def list_users(
     last = page[-1] if page else None
     return Page(
         items=[to_read(u, now) for u in page],
-        next_cursor=encode_cursor([last.created_at.isoformat(), str(last.id)])
-        if more and last
-        else None,
+        next_cursor=encode_time_cursor(last.created_at, last.id) if more and last else None,
     )
 
 
