@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.applications.router import router as applications_router
 from app.audit import service as audit_service
 from app.audit.chain import audit_key_from
 from app.audit.router import router as audit_router
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         users_router,
         firms_router,
         quotes_router,
+        applications_router,
         audit_router,
     ):
         app.include_router(router)

@@ -1,7 +1,9 @@
 """Every table, imported in one place so that Alembic sees the whole schema."""
 
+from app.applications.models import Application, Policy
 from app.audit.models import AuditEvent, AuditSeal
 from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
+from app.claims_notices.models import ClaimNotice
 from app.core.db import Base
 from app.firms.models import Firm
 from app.quotes.models import Quote
@@ -9,12 +11,15 @@ from app.users.models import AppUser
 
 __all__ = [
     "AppUser",
+    "Application",
     "AuditEvent",
     "AuditSeal",
     "AuthSession",
     "Base",
+    "ClaimNotice",
     "Firm",
     "OutboxEmail",
     "PasswordResetToken",
+    "Policy",
     "Quote",
 ]

@@ -11,6 +11,7 @@ from decimal import Decimal
 from app.applications.form import (
     BILLING_RANGES,
     CRIMINAL,
+    FIRM_WIDE_CHOICE,
     IMMIGRATION,
     NOT_IN_PRIVATE_PRACTICE,
     PRACTISING_ALONE,
@@ -82,7 +83,7 @@ def check_application(
     form: ApplicationForm, history: LawyerHistory, *, program_year: int
 ) -> list[Violation]:
     """Every completeness and eligibility rule a submission must pass."""
-    return [*_completeness(form, program_year), *_eligibility(form, history)]
+    return [*_completeness(form, program_year), *_eligibility(form, history), *check_locum(form)]
 
 
 def _missing(path: str, what: str) -> Violation:
@@ -273,3 +274,50 @@ def _eligibility(form: ApplicationForm, history: LawyerHistory) -> Iterator[Viol
         PaymentPlan.lump_sum,
     ):
         yield Violation("e.payment_method", "cheque_lump_sum_only", "Cheques pay a lump sum only.")
+
+
+def check_locum(form: ApplicationForm) -> list[Violation]:
+    """A locum carries at least the contracting firm's Innocent Party sublimit."""
+    c = form.c
+    if not c.locum:
+        return []
+    if c.locum_contracting_firm_sublimit is None:
+        return [_missing("c.locum_contracting_firm_sublimit", "The contracting firm's sublimit")]
+    if int(c.innocent_party_sublimit.value) < int(c.locum_contracting_firm_sublimit.value):
+        return [
+            Violation(
+                "c.innocent_party_sublimit",
+                "locum_sublimit_below_firm",
+                "A locum must carry at least the contracting firm's Innocent Party sublimit "
+                f"({int(c.locum_contracting_firm_sublimit.value):,}).",
+            )
+        ]
+    return []
+
+
+FIRM_WIDE_FIELDS = {
+    "c.deductible": ("deductible", "the same deductible"),
+    "c.restricted_practice": ("restricted_practice", "the Restricted option collectively"),
+    "c.innocent_party_sublimit": ("innocent_party_sublimit", "the same Innocent Party buy-up"),
+}
+
+
+def check_firm_consistency(form: ApplicationForm, others: list[ApplicationForm]) -> list[Violation]:
+    """Lawyers of one law partnership or law corporation choose some options together: each
+    choice must agree with the applications of the firm already submitted for the year."""
+    if not set(form.b.nature_of_practice or ()) & FIRM_WIDE_CHOICE:
+        return []
+    problems = []
+    for path, (name, what) in FIRM_WIDE_FIELDS.items():
+        mine = getattr(form.c, name)
+        theirs = {getattr(other.c, name) for other in others}
+        if theirs and theirs != {mine}:
+            chosen = ", ".join(sorted(str(getattr(v, "value", v)) for v in theirs))
+            problems.append(
+                Violation(
+                    path,
+                    "firm_inconsistent",
+                    f"All lawyers of the firm must choose {what}; the firm chose {chosen}.",
+                )
+            )
+    return problems

@@ -79,3 +79,8 @@ async def list_visible(
             )
         )
     return [dict(r) for r in (await db.execute(stmt)).mappings()]
+
+
+async def get_quote_row(db: AsyncSession, quote_id: UUID) -> dict[str, Any] | None:
+    row = (await db.execute(select(_quote).where(_quote.c.id == quote_id))).mappings().first()
+    return dict(row) if row else None

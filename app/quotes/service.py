@@ -82,35 +82,47 @@ async def _owner_for(
 
 async def create_quote(unit: Unit, principal: Principal, body: QuoteCreate) -> QuoteRead:
     owner_id, firm_id = await _owner_for(unit, principal, body.lawyer_id)
-    if body.program_year not in available_years():
+    inp = QuoteInput(**{f: getattr(body, f) for f in INPUT_FIELDS})
+    return await price_and_store(
+        unit, inp, owner_id=owner_id, firm_id=firm_id, created_by_id=principal.user_id
+    )
+
+
+async def price_and_store(
+    unit: Unit, inp: QuoteInput, *, owner_id: UUID, firm_id: UUID | None, created_by_id: UUID
+) -> QuoteRead:
+    """Price `inp` with its program year's rate table and keep the quote (also used when an
+    application is submitted). Raises 422 naming the input that cannot be priced."""
+    if inp.program_year not in available_years():
         raise InvalidInput(
             errors=[
                 FieldError(
                     "program_year",
                     "no_rate_table",
-                    f"No rates are published for {body.program_year}.",
+                    f"No rates are published for {inp.program_year}.",
                 )
             ]
         )
-    table = load_rate_table(body.program_year)
-    inp = QuoteInput(**{f: getattr(body, f) for f in INPUT_FIELDS})
+    table = load_rate_table(inp.program_year)
     try:
         result = compute_quote(inp, table)
     except QuoteInputError as exc:
         raise InvalidInput(
             errors=[FieldError(v.field, v.code, v.message) for v in exc.violations]
         ) from exc
-    inputs = body.model_dump(mode="json", include=set(INPUT_FIELDS))
+    inputs = QuoteCreate.model_validate({f: getattr(inp, f) for f in INPUT_FIELDS}).model_dump(
+        mode="json", include=set(INPUT_FIELDS)
+    )
     quote_id = uuid.uuid4()
     values: dict[str, Any] = {
         "id": quote_id,
         "owner_id": owner_id,
         "firm_id": firm_id,
-        "created_by_id": principal.user_id,
-        "program_year": body.program_year,
+        "created_by_id": created_by_id,
+        "program_year": inp.program_year,
         "rate_table_version": table.version,
         "rate_table_digest": table.digest,
-        "effective_date": body.effective_date,
+        "effective_date": inp.effective_date,
         "inputs": inputs,
         "lines": [
             {"code": ln.code, "description": ln.description, "amount": _money(ln.amount)}

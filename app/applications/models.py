@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base
+
+APPLICATION_STATUSES = ("draft", "submitted", "information_requested", "approved", "declined")
+
+
+class Application(Base):
+    """A lawyer's annual application: a draft until submitted, then frozen with its quote."""
+
+    __tablename__ = "application"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ({})".format(", ".join(f"'{s}'" for s in APPLICATION_STATUSES)),
+            name="status_known",
+        ),
+        # one live application per lawyer and program year (a declined one may be followed)
+        Index(
+            "uq_application_owner_year_live",
+            "owner_id",
+            "program_year",
+            unique=True,
+            postgresql_where=text("status <> 'declined'"),
+        ),
+        Index("ix_application_firm_id_program_year", "firm_id", "program_year"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    firm_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("firm.id"))
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    program_year: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(32), server_default="draft")
+    form: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    quote_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("quote.id"))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
+    decision_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Policy(Base):
+    """The policy an approved application issues for its program year."""
+
+    __tablename__ = "policy"
+    __table_args__ = (
+        CheckConstraint(
+            "real_estate_status IN ('not_taken', 'pending_due_diligence', 'in_force')",
+            name="real_estate_status_known",
+        ),
+        Index("ix_policy_lawyer_id_program_year", "lawyer_id", "program_year"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("application.id"), unique=True)
+    lawyer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    firm_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("firm.id"))
+    program_year: Mapped[int] = mapped_column(Integer)
+    effective_date: Mapped[date] = mapped_column(Date)
+    deductible: Mapped[str] = mapped_column(String(32))
+    new_lawyer_tier: Mapped[int | None] = mapped_column(Integer)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    real_estate_status: Mapped[str] = mapped_column(String(32))
+    premium: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    tax: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quote.id"))
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -1,0 +1,93 @@
+"""Queries for applications and policies."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.applications.models import Application, Policy
+from app.auth.principal import Principal
+from app.firms.models import Firm
+from app.users.roles import FIRM_ROLES, Role
+
+APPLICATION_READERS = frozenset({Role.customer_service, Role.underwriter})
+
+
+def visible_to(principal: Principal) -> ColumnElement[bool]:
+    """The lawyer's own; their firm's for its admin and integration; all for need-to-know staff."""
+    if principal.role in APPLICATION_READERS:
+        return true()
+    if principal.role in FIRM_ROLES and principal.firm_id is not None:
+        return Application.firm_id == principal.firm_id
+    if principal.role is Role.lawyer:
+        return Application.owner_id == principal.user_id
+    return false()
+
+
+async def get_visible(
+    db: AsyncSession, principal: Principal, application_id: UUID, *, for_update: bool = False
+) -> Application | None:
+    stmt = select(Application).where(Application.id == application_id, visible_to(principal))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def list_visible(
+    db: AsyncSession, principal: Principal, *, program_year: int | None, limit: int, after: Any
+) -> list[Application]:
+    stmt = (
+        select(Application)
+        .where(visible_to(principal))
+        .order_by(Application.created_at.desc(), Application.id.desc())
+        .limit(limit)
+    )
+    if program_year is not None:
+        stmt = stmt.where(Application.program_year == program_year)
+    if after is not None:
+        created, last_id = after
+        stmt = stmt.where(
+            (Application.created_at < created)
+            | ((Application.created_at == created) & (Application.id < last_id))
+        )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def lock_firm(db: AsyncSession, firm_id: UUID) -> None:
+    """Serialize submissions of one firm's lawyers, so firm-wide choices are checked against
+    every application that got in first."""
+    await db.execute(select(Firm.id).where(Firm.id == firm_id).with_for_update())
+
+
+async def firm_applications(
+    db: AsyncSession, firm_id: UUID, program_year: int, *, excluding: UUID
+) -> list[Application]:
+    stmt = select(Application).where(
+        Application.firm_id == firm_id,
+        Application.program_year == program_year,
+        Application.status.in_(("submitted", "approved")),
+        Application.id != excluding,
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def tier_years(db: AsyncSession, lawyer_id: UUID, before_year: int) -> dict[int, int]:
+    """How many earlier policy years granted each new-lawyer tier."""
+    stmt = (
+        select(Policy.new_lawyer_tier, func.count())
+        .where(
+            Policy.lawyer_id == lawyer_id,
+            Policy.program_year < before_year,
+            Policy.new_lawyer_tier.is_not(None),
+        )
+        .group_by(Policy.new_lawyer_tier)
+    )
+    return {int(tier): int(n) for tier, n in (await db.execute(stmt)).all() if tier is not None}
+
+
+async def policy_for(db: AsyncSession, application_id: UUID) -> Policy | None:
+    stmt = select(Policy).where(Policy.application_id == application_id)
+    return (await db.execute(stmt)).scalar_one_or_none()

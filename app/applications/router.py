@@ -1,0 +1,131 @@
+"""HTTP for the annual application."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+
+from app.applications import service
+from app.applications.schemas import (
+    ApplicationCreate,
+    ApplicationRead,
+    ApplicationUpdate,
+    DecisionCreate,
+)
+from app.auth.dependencies import CurrentPrincipal, require_scope
+from app.auth.principal import Principal
+from app.core.errors import problem_responses
+from app.core.etag import set_etag
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.unit_of_work import UnitOfWork
+
+router = APIRouter(prefix="/applications", tags=["applications"])
+
+Writer = Annotated[Principal, Depends(require_scope("applications:write"))]
+Reader = Annotated[Principal, Depends(require_scope("applications:read"))]
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+def _answer(response: Response, application: ApplicationRead) -> ApplicationRead:
+    set_etag(response, application.version)
+    return application
+
+
+@router.post(
+    "",
+    operation_id="createApplication",
+    summary="Start an application (a draft, from whatever is known)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ApplicationRead,
+    responses=problem_responses(401, 403, 409, 422),
+)
+async def create_application(
+    unit: UnitOfWork, principal: Writer, body: ApplicationCreate, response: Response
+) -> ApplicationRead:
+    application = await service.create_application(unit, principal, body)
+    response.headers["Location"] = f"/applications/{application.id}"
+    return _answer(response, application)
+
+
+@router.get(
+    "",
+    operation_id="listApplications",
+    summary="List the applications you may see",
+    response_model=Page[ApplicationRead],
+    responses=problem_responses(401, 403, 422),
+)
+async def list_applications(
+    unit: UnitOfWork,
+    principal: Reader,
+    program_year: Annotated[int | None, Query()] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> Page[ApplicationRead]:
+    return await service.list_applications(
+        unit, principal, program_year=program_year, cursor=cursor, limit=limit
+    )
+
+
+@router.get(
+    "/{application_id}",
+    operation_id="getApplication",
+    summary="Read an application",
+    response_model=ApplicationRead,
+    responses=problem_responses(401, 403, 404),
+)
+async def get_application(
+    unit: UnitOfWork, principal: Reader, application_id: UUID, response: Response
+) -> ApplicationRead:
+    return _answer(response, await service.read_application(unit, principal, application_id))
+
+
+@router.patch(
+    "/{application_id}",
+    operation_id="updateApplication",
+    summary="Change a draft (send If-Match with its ETag)",
+    response_model=ApplicationRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+)
+async def update_application(
+    unit: UnitOfWork,
+    principal: Writer,
+    application_id: UUID,
+    body: ApplicationUpdate,
+    response: Response,
+    if_match: IfMatch = None,
+) -> ApplicationRead:
+    application = await service.update_application(unit, principal, application_id, body, if_match)
+    return _answer(response, application)
+
+
+@router.post(
+    "/{application_id}/submit",
+    operation_id="submitApplication",
+    summary="Check every rule and freeze the application with its quote",
+    response_model=ApplicationRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def submit_application(
+    unit: UnitOfWork, principal: Writer, application_id: UUID, response: Response
+) -> ApplicationRead:
+    return _answer(response, await service.submit_application(unit, principal, application_id))
+
+
+@router.post(
+    "/{application_id}/decision",
+    operation_id="decideApplication",
+    summary="Underwriting decision: approve (issues the policy), decline or request information",
+    response_model=ApplicationRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def decide_application(
+    unit: UnitOfWork,
+    principal: CurrentPrincipal,
+    application_id: UUID,
+    body: DecisionCreate,
+    response: Response,
+) -> ApplicationRead:
+    application = await service.decide_application(unit, principal, application_id, body)
+    return _answer(response, application)

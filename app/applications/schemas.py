@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.applications.form import ApplicationForm
+from app.quotes.schemas import MoneyOut, QuoteRead
+
+
+class ApplicationCreate(BaseModel):
+    """A draft from whatever is known so far (the web app saves as the lawyer types)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    program_year: int = Field(ge=2000, le=2100)
+    lawyer_id: UUID | None = Field(
+        default=None, description="Firm admins and integrations: the lawyer of the firm applying"
+    )
+    form: ApplicationForm = Field(default_factory=ApplicationForm)
+
+
+class ApplicationUpdate(BaseModel):
+    """Sections and fields to change; what is not named stays as it is."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    form: dict[str, dict[str, Any]] = Field(
+        description='Section letter to the fields to set, e.g. {"c": {"deductible": "nil"}}',
+    )
+
+
+class PolicyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    program_year: int
+    effective_date: date
+    deductible: str
+    real_estate_status: str
+    premium: MoneyOut
+    tax: MoneyOut
+    total: MoneyOut
+    issued_at: datetime
+
+
+class ApplicationRead(BaseModel):
+    id: UUID
+    lawyer_id: UUID
+    firm_id: UUID | None
+    program_year: int
+    status: str
+    form: ApplicationForm
+    quote: QuoteRead | None
+    policy: PolicyRead | None
+    submitted_at: datetime | None
+    decided_at: datetime | None
+    decision_note: str | None
+    created_at: datetime
+    version: int
+
+
+class Decision(StrEnum):
+    approve = "approve"
+    decline = "decline"
+    request_information = "request_information"
+
+
+class DecisionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    decision: Decision
+    note: str | None = Field(default=None, max_length=4000)

@@ -1,0 +1,353 @@
+"""Applications: drafts, changes with If-Match, submission (every rule at once, then frozen
+with its quote), underwriting decisions and the policy an approval issues."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from pydantic import ValidationError
+from sqlalchemy import func
+
+from app.applications import repository as repo
+from app.applications.form import ApplicationForm
+from app.applications.models import Application, Policy
+from app.applications.rules import (
+    LawyerHistory,
+    check_application,
+    check_firm_consistency,
+)
+from app.applications.schemas import (
+    ApplicationCreate,
+    ApplicationRead,
+    ApplicationUpdate,
+    Decision,
+    DecisionCreate,
+    PolicyRead,
+)
+from app.auth.principal import Principal
+from app.claims_notices.history import claims_history
+from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
+from app.core.etag import require_if_match
+from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
+from app.core.unit_of_work import Unit
+from app.quotes import service as quotes
+from app.quotes.repository import get_quote_row
+from app.quotes.rules import QuoteInput
+from app.users.repository import get_user
+from app.users.roles import Role
+
+APPLICANTS = frozenset({Role.lawyer, Role.firm_admin, Role.integration})
+EDITABLE = frozenset({"draft", "information_requested"})
+NEW_LAWYER_TIERS = range(4)
+
+
+async def _owner_for(
+    unit: Unit, principal: Principal, lawyer_id: UUID | None
+) -> tuple[UUID, UUID | None]:
+    if principal.role not in APPLICANTS:
+        raise Forbidden("Applications are made by lawyers, their firm's admin or integration.")
+    if principal.role is Role.lawyer:
+        if lawyer_id not in (None, principal.user_id):
+            raise InvalidInput(
+                errors=[FieldError("lawyer_id", "not_allowed", "Lawyers apply for themselves.")]
+            )
+        return principal.user_id, principal.firm_id
+    if lawyer_id is None:
+        raise InvalidInput(
+            errors=[FieldError("lawyer_id", "required", "Name the lawyer who applies.")]
+        )
+    lawyer = await get_user(unit.db, lawyer_id)
+    if lawyer is None or lawyer.role != Role.lawyer or lawyer.firm_id != principal.firm_id:
+        raise InvalidInput(
+            errors=[FieldError("lawyer_id", "unknown", "No lawyer of your firm has this id.")]
+        )
+    return lawyer.id, lawyer.firm_id
+
+
+async def to_read(unit: Unit, app: Application) -> ApplicationRead:
+    quote = await get_quote_row(unit.db, app.quote_id) if app.quote_id else None
+    policy = await repo.policy_for(unit.db, app.id) if app.status == "approved" else None
+    return ApplicationRead(
+        id=app.id,
+        lawyer_id=app.owner_id,
+        firm_id=app.firm_id,
+        program_year=app.program_year,
+        status=app.status,
+        form=ApplicationForm.model_validate(app.form),
+        quote=quotes.to_read(quote) if quote else None,
+        policy=PolicyRead.model_validate(policy) if policy else None,
+        submitted_at=app.submitted_at,
+        decided_at=app.decided_at,
+        decision_note=app.decision_note,
+        created_at=app.created_at,
+        version=app.version,
+    )
+
+
+async def create_application(
+    unit: Unit, principal: Principal, body: ApplicationCreate
+) -> ApplicationRead:
+    owner_id, firm_id = await _owner_for(unit, principal, body.lawyer_id)
+    app = Application(
+        owner_id=owner_id,
+        firm_id=firm_id,
+        created_by_id=principal.user_id,
+        program_year=body.program_year,
+        status="draft",
+        form=body.form.model_dump(mode="json"),
+    )
+    unit.db.add(app)
+    try:
+        await unit.db.flush()
+    except Exception as exc:  # the one-live-application-per-year index
+        if "uq_application_owner_year_live" in str(exc):
+            raise Conflict(
+                f"The lawyer already has an application for {body.program_year}.",
+                errors=[
+                    FieldError("program_year", "exists", "An application for this year exists.")
+                ],
+            ) from exc
+        raise
+    await unit.db.refresh(app)
+    unit.audit.record(
+        "application.create",
+        resource_type="application",
+        resource_id=app.id,
+        details={"after": {"lawyer_id": owner_id, "program_year": body.program_year}},
+    )
+    return await to_read(unit, app)
+
+
+async def _load(
+    unit: Unit, principal: Principal, application_id: UUID, *, for_update: bool = False
+) -> Application:
+    app = await repo.get_visible(unit.db, principal, application_id, for_update=for_update)
+    if app is None:
+        raise NotFound(
+            "No such application.", resource_type="application", resource_id=str(application_id)
+        )
+    return app
+
+
+async def read_application(
+    unit: Unit, principal: Principal, application_id: UUID
+) -> ApplicationRead:
+    app = await _load(unit, principal, application_id)
+    unit.audit.record("application.read", resource_type="application", resource_id=app.id)
+    return await to_read(unit, app)
+
+
+async def list_applications(
+    unit: Unit, principal: Principal, *, program_year: int | None, cursor: str | None, limit: int
+) -> Page[ApplicationRead]:
+    after = decode_time_cursor(cursor)
+    rows = await repo.list_visible(
+        unit.db, principal, program_year=program_year, limit=limit + 1, after=after
+    )
+    page, more = rows[:limit], len(rows) > limit
+    unit.audit.record(
+        "application.list",
+        resource_type="application",
+        details={
+            "filters": {"program_year": program_year},
+            "cursor": cursor,
+            "ids": [a.id for a in page],
+        },
+    )
+    last = page[-1] if page else None
+    return Page(
+        items=[await to_read(unit, a) for a in page],
+        next_cursor=encode_time_cursor(last.created_at, last.id) if more and last else None,
+    )
+
+
+def _merge(form: dict[str, Any], changes: dict[str, dict[str, Any]]) -> ApplicationForm:
+    merged = {name: dict(section) for name, section in form.items()}
+    for name, fields in changes.items():
+        if name not in merged:
+            raise InvalidInput(
+                errors=[FieldError(f"form.{name}", "unknown_section", "Sections are a to f.")]
+            )
+        merged[name].update(fields)
+    try:
+        return ApplicationForm.model_validate(merged)
+    except ValidationError as exc:
+        raise InvalidInput(
+            errors=[
+                FieldError("form." + ".".join(str(p) for p in err["loc"]), err["type"], err["msg"])
+                for err in exc.errors()
+            ]
+        ) from exc
+
+
+async def update_application(
+    unit: Unit,
+    principal: Principal,
+    application_id: UUID,
+    body: ApplicationUpdate,
+    if_match: str | None,
+) -> ApplicationRead:
+    app = await _load(unit, principal, application_id, for_update=True)
+    if principal.role not in APPLICANTS:
+        raise Forbidden("Only the applicant or their firm changes an application.")
+    require_if_match(if_match, app.version)
+    if app.status not in EDITABLE:
+        raise Conflict(f"A {app.status} application cannot be changed.")
+    before = app.form
+    app.form = _merge(app.form, body.form).model_dump(mode="json")
+    await unit.db.flush()
+    await unit.db.refresh(app)
+    unit.audit.record_change(
+        "application.update",
+        resource_type="application",
+        resource_id=app.id,
+        before={f"{s}.{k}": v for s, fields in before.items() for k, v in fields.items()},
+        after={f"{s}.{k}": v for s, fields in app.form.items() for k, v in fields.items()},
+    )
+    return await to_read(unit, app)
+
+
+def quote_input(form: ApplicationForm, program_year: int) -> QuoteInput:
+    a, c, e = form.a, form.c, form.e
+    assert c.effective_date and c.deductible and e.payment_plan and a.years_in_practice is not None
+    return QuoteInput(
+        program_year=program_year,
+        effective_date=c.effective_date,
+        years_in_practice=a.years_in_practice,
+        deductible=c.deductible,
+        restricted_practice=c.restricted_practice,
+        part_time=c.part_time,
+        real_estate=c.real_estate,
+        innocent_party_sublimit=c.innocent_party_sublimit,
+        risk_management_programs=c.risk_management_programs,
+        indian_status_certificate=bool(a.indian_status_certificate),
+        payment_plan=e.payment_plan,
+    )
+
+
+def _as_errors(violations: list[Any]) -> list[FieldError]:
+    return [FieldError(f"form.{v.field}", v.code, v.message) for v in violations]
+
+
+async def submit_application(
+    unit: Unit, principal: Principal, application_id: UUID
+) -> ApplicationRead:
+    """Check every rule at once; either 422/409 listing each broken rule by field, or freeze the
+    application with its quote. Submissions of one firm's lawyers are serialized."""
+    app = await _load(unit, principal, application_id, for_update=True)
+    if principal.role not in APPLICANTS:
+        raise Forbidden("Only the applicant or their firm submits an application.")
+    if app.status not in EDITABLE:
+        raise Conflict(f"A {app.status} application cannot be submitted.")
+    form = ApplicationForm.model_validate(app.form)
+    history = LawyerHistory(
+        claims=await claims_history(unit.db, app.owner_id),
+        tier_years=await repo.tier_years(unit.db, app.owner_id, app.program_year),
+        application_started_on=app.created_at.date(),
+    )
+    violations = check_application(form, history, program_year=app.program_year)
+    if violations:
+        raise RuleViolation(
+            f"The application breaks {len(violations)} rule(s); see errors.",
+            errors=_as_errors(violations),
+        )
+    if app.firm_id is not None:
+        await repo.lock_firm(unit.db, app.firm_id)
+        others = await repo.firm_applications(
+            unit.db, app.firm_id, app.program_year, excluding=app.id
+        )
+        conflicts = check_firm_consistency(
+            form, [ApplicationForm.model_validate(o.form) for o in others]
+        )
+        if conflicts:
+            raise Conflict(
+                "The application disagrees with choices the firm's lawyers made together.",
+                errors=_as_errors(conflicts),
+            )
+    quote = await quotes.price_and_store(
+        unit,
+        quote_input(form, app.program_year),
+        owner_id=app.owner_id,
+        firm_id=app.firm_id,
+        created_by_id=principal.user_id,
+    )
+    before = app.status
+    app.quote_id = quote.id
+    app.status = "submitted"
+    app.submitted_at = func.now()
+    app.submitted_by_id = principal.user_id
+    await unit.db.flush()
+    await unit.db.refresh(app)
+    unit.audit.record_change(
+        "application.submit",
+        resource_type="application",
+        resource_id=app.id,
+        before={"status": before},
+        after={"status": app.status, "quote_id": quote.id, "total": str(quote.total)},
+    )
+    return await to_read(unit, app)
+
+
+async def decide_application(
+    unit: Unit, principal: Principal, application_id: UUID, body: DecisionCreate
+) -> ApplicationRead:
+    """An underwriter's decision; approval issues the policy for the program year."""
+    app = await _load(unit, principal, application_id, for_update=True)
+    if principal.role is not Role.underwriter:
+        raise Forbidden("Only underwriters decide applications.")
+    if app.status != "submitted":
+        raise Conflict(f"A {app.status} application is not awaiting a decision.")
+    before = app.status
+    app.status = {
+        Decision.approve: "approved",
+        Decision.decline: "declined",
+        Decision.request_information: "information_requested",
+    }[body.decision]
+    app.decided_at = func.now()
+    app.decided_by_id = principal.user_id
+    app.decision_note = body.note
+    if body.decision is Decision.approve:
+        await _issue_policy(unit, app)
+    await unit.db.flush()
+    await unit.db.refresh(app)
+    unit.audit.record_change(
+        "application.decision",
+        resource_type="application",
+        resource_id=app.id,
+        before={"status": before},
+        after={"status": app.status, "note": body.note},
+    )
+    return await to_read(unit, app)
+
+
+async def _issue_policy(unit: Unit, app: Application) -> None:
+    assert app.quote_id is not None
+    form = ApplicationForm.model_validate(app.form)
+    quote = await get_quote_row(unit.db, app.quote_id)
+    assert quote is not None and form.c.effective_date and form.c.deductible
+    years = form.a.years_in_practice
+    policy = Policy(
+        application_id=app.id,
+        lawyer_id=app.owner_id,
+        firm_id=app.firm_id,
+        program_year=app.program_year,
+        effective_date=form.c.effective_date,
+        deductible=form.c.deductible.value,
+        new_lawyer_tier=years if years in NEW_LAWYER_TIERS else None,
+        options=form.c.model_dump(mode="json"),
+        # the Real Estate option waits for underwriting due diligence before it is in force
+        real_estate_status="pending_due_diligence" if form.c.real_estate else "not_taken",
+        premium=quote["premium"],
+        tax=quote["tax"],
+        total=quote["total"],
+        quote_id=app.quote_id,
+    )
+    unit.db.add(policy)
+    await unit.db.flush()
+    unit.audit.record(
+        "policy.issue",
+        resource_type="policy",
+        resource_id=policy.id,
+        details={"application_id": app.id, "real_estate_status": policy.real_estate_status},
+    )
