@@ -25,6 +25,7 @@ from app.core.migrations import head_revision
 from app.core.ratelimit import rate_limiter_from
 from app.firms.router import router as firms_router
 from app.ops.router import router as ops_router
+from app.policies.router import router as policies_router
 from app.quotes.rate_tables import validate_all as validate_rate_tables
 from app.quotes.router import router as quotes_router
 from app.users.router import router as users_router
@@ -121,6 +122,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         firms_router,
         quotes_router,
         applications_router,
+        policies_router,
         audit_router,
     ):
         app.include_router(router)

@@ -6,6 +6,7 @@ from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
 from app.claims_notices.models import ClaimNotice
 from app.core.db import Base
 from app.firms.models import Firm
+from app.policies.models import MidTermChange
 from app.quotes.models import Quote
 from app.users.models import AppUser
 
@@ -18,6 +19,7 @@ __all__ = [
     "Base",
     "ClaimNotice",
     "Firm",
+    "MidTermChange",
     "OutboxEmail",
     "PasswordResetToken",
     "Policy",

@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -90,6 +91,10 @@ class Policy(Base):
     new_lawyer_tier: Mapped[int | None] = mapped_column(Integer)
     options: Mapped[dict[str, Any]] = mapped_column(JSONB)
     real_estate_status: Mapped[str] = mapped_column(String(32))
+    # the day the Real Estate option started (its fee is returned pro rata if it is removed)
+    real_estate_since: Mapped[date | None] = mapped_column(Date)
+    real_estate_fee_paid: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
+    part_time: Mapped[bool] = mapped_column(Boolean, server_default="false")
     premium: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     tax: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2))

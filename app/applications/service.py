@@ -3,6 +3,7 @@ with its quote), underwriting decisions and the policy an approval issues."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -338,6 +339,12 @@ async def _issue_policy(unit: Unit, app: Application) -> None:
         options=form.c.model_dump(mode="json"),
         # the Real Estate option waits for underwriting due diligence before it is in force
         real_estate_status="pending_due_diligence" if form.c.real_estate else "not_taken",
+        real_estate_since=form.c.effective_date if form.c.real_estate else None,
+        real_estate_fee_paid=next(
+            (Decimal(ln["amount"]) for ln in quote["lines"] if ln["code"] == "real_estate_option"),
+            Decimal("0.00"),
+        ),
+        part_time=form.c.part_time,
         premium=quote["premium"],
         tax=quote["tax"],
         total=quote["total"],

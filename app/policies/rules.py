@@ -125,3 +125,12 @@ def lose_part_time(
         inputs.effective_date, premium, tax, premium + tax, False, "re-rated from inception"
     )
     return adjustment, rerated
+
+
+def refund_real_estate(
+    table: RateTable, *, fee_paid: Decimal, effective: date, tax_exempt: bool
+) -> Adjustment:
+    """The option was never in force (due diligence refused it): everything paid is returned."""
+    premium = -fee_paid
+    tax, total = _with_tax(premium, table, tax_exempt=tax_exempt)
+    return Adjustment(effective, premium, tax, total, False, "refused after due diligence")

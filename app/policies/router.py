@@ -1,0 +1,83 @@
+"""HTTP for policies and their mid-term changes."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, status
+
+from app.auth.dependencies import CurrentPrincipal, require_scope
+from app.auth.principal import Principal
+from app.core.errors import problem_responses
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.unit_of_work import UnitOfWork
+from app.policies import service
+from app.policies.schemas import ChangeCreate, ChangeRead, PolicyDetail, RealEstateReview
+
+router = APIRouter(prefix="/policies", tags=["policies"])
+
+Reader = Annotated[Principal, Depends(require_scope("applications:read"))]
+Writer = Annotated[Principal, Depends(require_scope("applications:write"))]
+
+
+@router.get(
+    "",
+    operation_id="listPolicies",
+    summary="List the policies you may see",
+    response_model=Page[PolicyDetail],
+    responses=problem_responses(401, 403, 422),
+)
+async def list_policies(
+    unit: UnitOfWork, principal: Reader, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+) -> Page[PolicyDetail]:
+    return await service.list_policies(unit, principal, cursor=cursor, limit=limit)
+
+
+@router.get(
+    "/{policy_id}",
+    operation_id="getPolicy",
+    summary="Read a policy",
+    response_model=PolicyDetail,
+    responses=problem_responses(401, 403, 404),
+)
+async def get_policy(unit: UnitOfWork, principal: Reader, policy_id: UUID) -> PolicyDetail:
+    return await service.read_policy(unit, principal, policy_id)
+
+
+@router.get(
+    "/{policy_id}/changes",
+    operation_id="listPolicyChanges",
+    summary="The policy's mid-term changes and their premium adjustments",
+    response_model=list[ChangeRead],
+    responses=problem_responses(401, 403, 404),
+)
+async def list_changes(unit: UnitOfWork, principal: Reader, policy_id: UUID) -> list[ChangeRead]:
+    return await service.list_changes(unit, principal, policy_id)
+
+
+@router.post(
+    "/{policy_id}/changes",
+    operation_id="createPolicyChange",
+    summary="Request a mid-term change (Real Estate added or removed, Part-Time lost)",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ChangeRead,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def create_change(
+    unit: UnitOfWork, principal: Writer, policy_id: UUID, body: ChangeCreate
+) -> ChangeRead:
+    return await service.request_change(unit, principal, policy_id, body)
+
+
+@router.post(
+    "/{policy_id}/real-estate-review",
+    operation_id="reviewPolicyRealEstate",
+    summary="Underwriting's due diligence on the Real Estate option",
+    response_model=PolicyDetail,
+    responses=problem_responses(401, 403, 404, 409, 422),
+)
+async def review_real_estate(
+    unit: UnitOfWork, principal: CurrentPrincipal, policy_id: UUID, body: RealEstateReview
+) -> PolicyDetail:
+    return await service.review_real_estate(unit, principal, policy_id, body)

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.quotes.schemas import MoneyOut
+
+
+class PolicyDetail(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    application_id: UUID
+    lawyer_id: UUID
+    firm_id: UUID | None
+    program_year: int
+    effective_date: date
+    deductible: str
+    part_time: bool
+    real_estate_status: str
+    real_estate_since: date | None
+    premium: MoneyOut
+    tax: MoneyOut
+    total: MoneyOut
+    issued_at: datetime
+
+
+class ChangeKind(StrEnum):
+    add_real_estate = "add_real_estate"
+    remove_real_estate = "remove_real_estate"
+    lose_part_time = "lose_part_time"
+
+
+class ChangeCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ChangeKind
+    requested_date: date | None = Field(
+        default=None, description="When the change should take effect (never before it is received)"
+    )
+    received_on: date | None = Field(
+        default=None,
+        description="Staff recording a paper form: the date it was received (others: today)",
+    )
+
+
+class ChangeRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: UUID
+    policy_id: UUID
+    kind: ChangeKind
+    received_on: date
+    requested_date: date | None
+    effective_date: date
+    premium_adjustment: MoneyOut
+    tax_adjustment: MoneyOut
+    total_adjustment: MoneyOut
+    pro_rated: bool
+    created_at: datetime
+
+
+class RealEstateReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: str = Field(pattern="^(cleared|refused)$", description="The due diligence's outcome")
+    note: str | None = Field(default=None, max_length=2000)

@@ -1,0 +1,251 @@
+"""Policies: reading them, the Real Estate due diligence, and mid-term changes with their
+premium adjustments."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+from app.applications.models import Policy
+from app.auth.principal import Principal
+from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
+from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
+from app.core.unit_of_work import Unit
+from app.policies import repository as repo
+from app.policies import rules
+from app.policies.models import MidTermChange
+from app.policies.schemas import (
+    ChangeCreate,
+    ChangeKind,
+    ChangeRead,
+    PolicyDetail,
+    RealEstateReview,
+)
+from app.quotes.rate_tables import load_rate_table
+from app.quotes.repository import get_quote_row
+from app.quotes.rules import (
+    Deductible,
+    InnocentPartySublimit,
+    PaymentPlan,
+    QuoteInput,
+    compute_quote,
+)
+from app.users.roles import Role
+
+CHANGE_REQUESTERS = frozenset(
+    {Role.lawyer, Role.firm_admin, Role.integration, Role.customer_service, Role.underwriter}
+)
+# Staff who record a paper form may say when it was received.
+RECEIVING_STAFF = frozenset({Role.customer_service, Role.underwriter})
+REAL_ESTATE_CHANGES = frozenset({ChangeKind.add_real_estate, ChangeKind.remove_real_estate})
+
+
+async def _load(
+    unit: Unit, principal: Principal, policy_id: UUID, *, for_update: bool = False
+) -> Policy:
+    policy = await repo.get_visible(unit.db, principal, policy_id, for_update=for_update)
+    if policy is None:
+        raise NotFound("No such policy.", resource_type="policy", resource_id=str(policy_id))
+    return policy
+
+
+async def read_policy(unit: Unit, principal: Principal, policy_id: UUID) -> PolicyDetail:
+    policy = await _load(unit, principal, policy_id)
+    unit.audit.record("policy.read", resource_type="policy", resource_id=policy.id)
+    return PolicyDetail.model_validate(policy)
+
+
+async def list_policies(
+    unit: Unit, principal: Principal, *, cursor: str | None, limit: int
+) -> Page[PolicyDetail]:
+    rows = await repo.list_visible(
+        unit.db, principal, after=decode_time_cursor(cursor), limit=limit + 1
+    )
+    page, more = rows[:limit], len(rows) > limit
+    unit.audit.record(
+        "policy.list",
+        resource_type="policy",
+        details={"cursor": cursor, "ids": [p.id for p in page]},
+    )
+    last = page[-1] if page else None
+    return Page(
+        items=[PolicyDetail.model_validate(p) for p in page],
+        next_cursor=encode_time_cursor(last.issued_at, last.id) if more and last else None,
+    )
+
+
+async def list_changes(unit: Unit, principal: Principal, policy_id: UUID) -> list[ChangeRead]:
+    policy = await _load(unit, principal, policy_id)
+    changes = await repo.changes_of(unit.db, policy.id)
+    unit.audit.record(
+        "policy.changes.list",
+        resource_type="policy",
+        resource_id=policy.id,
+        details={"ids": [c.id for c in changes]},
+    )
+    return [ChangeRead.model_validate(c) for c in changes]
+
+
+async def review_real_estate(
+    unit: Unit, principal: Principal, policy_id: UUID, body: RealEstateReview
+) -> PolicyDetail:
+    """Underwriting's due diligence on the Real Estate option: cleared puts it in force;
+    refused leaves the policy without it and returns what was paid for it."""
+    policy = await _load(unit, principal, policy_id, for_update=True)
+    if principal.role is not Role.underwriter:
+        raise Forbidden("Only underwriters review the Real Estate option.")
+    if policy.real_estate_status != "pending_due_diligence":
+        raise Conflict("The Real Estate option is not awaiting due diligence.")
+    before = policy.real_estate_status
+    if body.outcome == "cleared":
+        policy.real_estate_status = "in_force"
+    else:
+        _, tax_exempt = await _quote_inputs(unit, policy)
+        refund = rules.refund_real_estate(
+            load_rate_table(policy.program_year),
+            fee_paid=policy.real_estate_fee_paid,
+            effective=policy.real_estate_since or policy.effective_date,
+            tax_exempt=tax_exempt,
+        )
+        await _apply(
+            unit,
+            principal,
+            policy,
+            kind=ChangeKind.remove_real_estate,
+            received_on=_today(),
+            requested=None,
+            adjustment=refund,
+        )
+        policy.real_estate_status = "not_taken"
+        policy.real_estate_fee_paid = policy.real_estate_fee_paid + refund.premium
+    await unit.db.flush()
+    unit.audit.record_change(
+        "policy.real_estate_review",
+        resource_type="policy",
+        resource_id=policy.id,
+        before={"real_estate_status": before},
+        after={"real_estate_status": policy.real_estate_status, "note": body.note},
+    )
+    return PolicyDetail.model_validate(policy)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+async def _quote_inputs(unit: Unit, policy: Policy) -> tuple[QuoteInput, bool]:
+    quote = await get_quote_row(unit.db, policy.quote_id)
+    assert quote is not None
+    i = quote["inputs"]
+    inputs = QuoteInput(
+        program_year=i["program_year"],
+        effective_date=date.fromisoformat(i["effective_date"]),
+        years_in_practice=i["years_in_practice"],
+        deductible=Deductible(i["deductible"]),
+        restricted_practice=i["restricted_practice"],
+        part_time=i["part_time"],
+        real_estate=i["real_estate"],
+        innocent_party_sublimit=InnocentPartySublimit(i["innocent_party_sublimit"]),
+        risk_management_programs=i["risk_management_programs"],
+        indian_status_certificate=i["indian_status_certificate"],
+        payment_plan=PaymentPlan(i["payment_plan"]),
+    )
+    return inputs, bool(i["indian_status_certificate"])
+
+
+async def request_change(
+    unit: Unit, principal: Principal, policy_id: UUID, body: ChangeCreate
+) -> ChangeRead:
+    policy = await _load(unit, principal, policy_id, for_update=True)
+    if principal.role not in CHANGE_REQUESTERS:
+        raise Forbidden("Your role does not request policy changes.")
+    if body.received_on is not None and principal.role not in RECEIVING_STAFF:
+        raise InvalidInput(
+            errors=[FieldError("received_on", "not_allowed", "The date received is today's.")]
+        )
+    received = body.received_on or _today()
+    table = load_rate_table(policy.program_year)
+    inputs, tax_exempt = await _quote_inputs(unit, policy)
+    earlier = await repo.changes_of(unit.db, policy.id)
+    prorated_before = any(c.pro_rated and c.kind in REAL_ESTATE_CHANGES for c in earlier)
+    effective = rules.change_effective_date(received, body.requested_date)
+    try:
+        if body.kind is ChangeKind.add_real_estate:
+            if policy.real_estate_status != "not_taken":
+                raise Conflict("The policy has the Real Estate option already.")
+            adjustment = rules.add_real_estate(
+                table, effective=effective, prorated_before=prorated_before, tax_exempt=tax_exempt
+            )
+            policy.real_estate_status = "pending_due_diligence"
+            policy.real_estate_since = effective
+            policy.real_estate_fee_paid = adjustment.premium
+        elif body.kind is ChangeKind.remove_real_estate:
+            if policy.real_estate_status == "not_taken":
+                raise Conflict("The policy does not have the Real Estate option.")
+            adjustment = rules.remove_real_estate(
+                table,
+                effective=effective,
+                started_on=policy.real_estate_since or policy.effective_date,
+                fee_paid=policy.real_estate_fee_paid,
+                prorated_before=prorated_before,
+                tax_exempt=tax_exempt,
+            )
+            policy.real_estate_status = "not_taken"
+            policy.real_estate_fee_paid = policy.real_estate_fee_paid + adjustment.premium
+        else:
+            if not policy.part_time:
+                raise Conflict("The policy does not have the Part-Time option.")
+            adjustment, _ = rules.lose_part_time(table, inputs, compute_quote(inputs, table))
+            policy.part_time = False
+    except rules.ChangeNotAllowed as exc:
+        raise InvalidInput(errors=[FieldError(exc.field, exc.code, exc.message)]) from exc
+    change = await _apply(
+        unit,
+        principal,
+        policy,
+        kind=body.kind,
+        received_on=received,
+        requested=body.requested_date,
+        adjustment=adjustment,
+    )
+    return ChangeRead.model_validate(change)
+
+
+async def _apply(
+    unit: Unit,
+    principal: Principal,
+    policy: Policy,
+    *,
+    kind: ChangeKind,
+    received_on: date,
+    requested: date | None,
+    adjustment: rules.Adjustment,
+) -> MidTermChange:
+    before = {"premium": policy.premium, "tax": policy.tax, "total": policy.total}
+    policy.premium = policy.premium + adjustment.premium
+    policy.tax = policy.tax + adjustment.tax
+    policy.total = policy.total + adjustment.total
+    change = MidTermChange(
+        policy_id=policy.id,
+        kind=kind.value,
+        received_on=received_on,
+        requested_date=requested,
+        effective_date=adjustment.effective_date,
+        premium_adjustment=adjustment.premium,
+        tax_adjustment=adjustment.tax,
+        total_adjustment=adjustment.total,
+        pro_rated=adjustment.pro_rated,
+        details={"note": adjustment.note},
+        created_by_id=principal.user_id,
+    )
+    unit.db.add(change)
+    await unit.db.flush()
+    await unit.db.refresh(change)
+    unit.audit.record_change(
+        "policy.change",
+        resource_type="policy",
+        resource_id=policy.id,
+        before={**before, "kind": None},
+        after={"premium": policy.premium, "tax": policy.tax, "total": policy.total, "kind": kind},
+    )
+    return change
