@@ -5,26 +5,22 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, false, func, select, true
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.models import Application, Policy
 from app.auth.principal import Principal
 from app.firms.models import Firm
-from app.users.roles import FIRM_ROLES, Role
+from app.users.acting_for import lawyer_record_visible
+from app.users.roles import Role
 
 APPLICATION_READERS = frozenset({Role.customer_service, Role.underwriter})
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
-    """The lawyer's own; their firm's for its admin and integration; all for need-to-know staff."""
-    if principal.role in APPLICATION_READERS:
-        return true()
-    if principal.role in FIRM_ROLES and principal.firm_id is not None:
-        return Application.firm_id == principal.firm_id
-    if principal.role is Role.lawyer:
-        return Application.owner_id == principal.user_id
-    return false()
+    return lawyer_record_visible(
+        principal, owner=Application.owner_id, firm=Application.firm_id, readers=APPLICATION_READERS
+    )
 
 
 async def get_visible(

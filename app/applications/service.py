@@ -35,35 +35,12 @@ from app.core.unit_of_work import Unit
 from app.quotes import service as quotes
 from app.quotes.repository import get_quote_row
 from app.quotes.rules import QuoteInput
-from app.users.repository import get_user
+from app.users.acting_for import ACTING_ROLES, lawyer_acted_for
 from app.users.roles import Role
 
-APPLICANTS = frozenset({Role.lawyer, Role.firm_admin, Role.integration})
+APPLICANTS = ACTING_ROLES
 EDITABLE = frozenset({"draft", "information_requested"})
 NEW_LAWYER_TIERS = range(4)
-
-
-async def _owner_for(
-    unit: Unit, principal: Principal, lawyer_id: UUID | None
-) -> tuple[UUID, UUID | None]:
-    if principal.role not in APPLICANTS:
-        raise Forbidden("Applications are made by lawyers, their firm's admin or integration.")
-    if principal.role is Role.lawyer:
-        if lawyer_id not in (None, principal.user_id):
-            raise InvalidInput(
-                errors=[FieldError("lawyer_id", "not_allowed", "Lawyers apply for themselves.")]
-            )
-        return principal.user_id, principal.firm_id
-    if lawyer_id is None:
-        raise InvalidInput(
-            errors=[FieldError("lawyer_id", "required", "Name the lawyer who applies.")]
-        )
-    lawyer = await get_user(unit.db, lawyer_id)
-    if lawyer is None or lawyer.role != Role.lawyer or lawyer.firm_id != principal.firm_id:
-        raise InvalidInput(
-            errors=[FieldError("lawyer_id", "unknown", "No lawyer of your firm has this id.")]
-        )
-    return lawyer.id, lawyer.firm_id
 
 
 async def to_read(unit: Unit, app: Application) -> ApplicationRead:
@@ -89,7 +66,9 @@ async def to_read(unit: Unit, app: Application) -> ApplicationRead:
 async def create_application(
     unit: Unit, principal: Principal, body: ApplicationCreate
 ) -> ApplicationRead:
-    owner_id, firm_id = await _owner_for(unit, principal, body.lawyer_id)
+    owner_id, firm_id = await lawyer_acted_for(
+        unit.db, principal, body.lawyer_id, what="Applications"
+    )
     app = Application(
         owner_id=owner_id,
         firm_id=firm_id,

@@ -5,25 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.models import Policy
 from app.auth.principal import Principal
 from app.policies.models import MidTermChange
-from app.users.roles import FIRM_ROLES, Role
+from app.users.acting_for import lawyer_record_visible
+from app.users.roles import Role
 
 POLICY_READERS = frozenset({Role.customer_service, Role.underwriter, Role.finance})
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
-    if principal.role in POLICY_READERS:
-        return true()
-    if principal.role in FIRM_ROLES and principal.firm_id is not None:
-        return Policy.firm_id == principal.firm_id
-    if principal.role is Role.lawyer:
-        return Policy.lawyer_id == principal.user_id
-    return false()
+    return lawyer_record_visible(
+        principal, owner=Policy.lawyer_id, firm=Policy.firm_id, readers=POLICY_READERS
+    )
 
 
 async def get_visible(

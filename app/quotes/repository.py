@@ -7,11 +7,12 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, and_, false, insert, or_, select, true
+from sqlalchemy import ColumnElement, Table, and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.quotes.models import Quote
+from app.users.acting_for import lawyer_record_visible
 from app.users.roles import FIRM_ROLES, Role
 
 QUOTE_READERS = frozenset({Role.customer_service, Role.underwriter, Role.finance})
@@ -37,15 +38,9 @@ def visibility_params(principal: Principal) -> dict[str, Any]:
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
     """The same rule as GET_VISIBLE_SQL, as an expression for list queries."""
-    p = visibility_params(principal)
-    if p["any_quote"]:
-        return true()
-    clauses = [
-        _quote.c[column] == p[key]
-        for column, key in (("owner_id", "user_id"), ("firm_id", "firm_id"))
-        if p[key] is not None  # never "IS NULL": a firm-less quote is nobody's by that rule
-    ]
-    return or_(false(), *clauses)
+    return lawyer_record_visible(
+        principal, owner=_quote.c.owner_id, firm=_quote.c.firm_id, readers=QUOTE_READERS
+    )
 
 
 async def insert_quote(db: AsyncSession, values: dict[str, Any]) -> datetime:

@@ -7,14 +7,14 @@ from typing import Any
 from uuid import UUID
 
 from app.auth.principal import Principal
-from app.core.errors import FieldError, Forbidden, InvalidInput, NotFound
+from app.core.errors import FieldError, InvalidInput, NotFound
 from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
 from app.core.unit_of_work import Unit
 from app.quotes import repository as repo
 from app.quotes.rate_tables import available_years, load_rate_table
 from app.quotes.rules import QuoteInput, QuoteInputError, compute_quote
 from app.quotes.schemas import QuoteCreate, QuoteRead
-from app.users.repository import get_user
+from app.users.acting_for import lawyer_acted_for
 from app.users.roles import Role
 
 INPUT_FIELDS = (
@@ -54,34 +54,8 @@ def to_read(row: dict[str, Any]) -> QuoteRead:
     )
 
 
-async def _owner_for(
-    unit: Unit, principal: Principal, lawyer_id: UUID | None
-) -> tuple[UUID, UUID | None]:
-    """The lawyer a quote belongs to, and their firm."""
-    if principal.role not in QUOTE_CREATORS:
-        raise Forbidden("Quotes are requested by lawyers, their firm's admin or integration.")
-    if principal.role is Role.lawyer:
-        if lawyer_id not in (None, principal.user_id):
-            raise InvalidInput(
-                errors=[FieldError("lawyer_id", "not_allowed", "Lawyers quote for themselves.")]
-            )
-        return principal.user_id, principal.firm_id
-    if lawyer_id is None:
-        raise InvalidInput(
-            errors=[
-                FieldError("lawyer_id", "required", "Name the lawyer of your firm to quote for.")
-            ]
-        )
-    lawyer = await get_user(unit.db, lawyer_id)
-    if lawyer is None or lawyer.role != Role.lawyer or lawyer.firm_id != principal.firm_id:
-        raise InvalidInput(
-            errors=[FieldError("lawyer_id", "unknown", "No lawyer of your firm has this id.")]
-        )
-    return lawyer.id, lawyer.firm_id
-
-
 async def create_quote(unit: Unit, principal: Principal, body: QuoteCreate) -> QuoteRead:
-    owner_id, firm_id = await _owner_for(unit, principal, body.lawyer_id)
+    owner_id, firm_id = await lawyer_acted_for(unit.db, principal, body.lawyer_id, what="Quotes")
     inp = QuoteInput(**{f: getattr(body, f) for f in INPUT_FIELDS})
     return await price_and_store(
         unit, inp, owner_id=owner_id, firm_id=firm_id, created_by_id=principal.user_id
