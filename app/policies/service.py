@@ -136,6 +136,11 @@ def _today() -> date:
 async def _quote_inputs(unit: Unit, policy: Policy) -> tuple[QuoteInput, bool]:
     quote = await get_quote_row(unit.db, policy.quote_id)
     assert quote is not None
+    if quote["rate_table_digest"] != load_rate_table(policy.program_year).digest:
+        # re-pricing with other rates than priced the policy would not be an adjustment
+        raise Conflict(
+            "The year's rate table changed since the policy was priced; staff re-rate it."
+        )
     i = quote["inputs"]
     inputs = QuoteInput(
         program_year=i["program_year"],
