@@ -13,7 +13,7 @@ from app.auth.errors import CsrfHeaderMissing
 from app.auth.principal import Principal
 from app.core.errors import Forbidden, NotAuthenticated, RateLimited
 from app.core.requestctx import current_request_meta
-from app.core.unit_of_work import UnitOfWork
+from app.core.unit_of_work import Unit, UnitOfWork
 from app.users.roles import Role
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -74,15 +74,20 @@ class LoginRateLimited(RateLimited):
     commit_work = True  # the refused attempt's audit event stays
 
 
-async def limit_token_requests(request: Request, unit: UnitOfWork) -> None:
-    """A per-client limit on POST /auth/token, shared by every worker when kept in Redis."""
-    limiter = request.app.state.auth_rate_limiter
-    client = current_request_meta().client_ip or "unknown"
-    decision = await limiter.hit(f"auth-token:{client}")
-    if not decision.allowed:
-        unit.audit.record(
-            "auth.login",
-            outcome=Outcome.failure,
-            details={"reason": "rate_limited"},
-        )
-        raise LoginRateLimited(decision.retry_after)
+def client_rate_limit(bucket: str, action: str) -> Callable[[Request, Unit], Awaitable[None]]:
+    """A per-client limit (AUTH_RATE_LIMIT per window) on an unauthenticated endpoint, shared by
+    every worker when kept in Redis; a refused attempt is an audit event."""
+
+    async def limit(request: Request, unit: UnitOfWork) -> None:
+        limiter = request.app.state.auth_rate_limiter
+        client = current_request_meta().client_ip or "unknown"
+        decision = await limiter.hit(f"{bucket}:{client}")
+        if not decision.allowed:
+            unit.audit.record(action, outcome=Outcome.failure, details={"reason": "rate_limited"})
+            raise LoginRateLimited(decision.retry_after)
+
+    return limit
+
+
+limit_token_requests = client_rate_limit("auth-token", "auth.login")
+limit_reset_requests = client_rate_limit("password-reset", "auth.password_reset_request")

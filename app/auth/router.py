@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Response, status
 
 from app.auth import service
-from app.auth.dependencies import CurrentPrincipal, limit_token_requests
+from app.auth.dependencies import CurrentPrincipal, limit_reset_requests, limit_token_requests
 from app.auth.errors import UnsupportedGrant
 from app.auth.schemas import (
     Accepted,
@@ -103,7 +103,8 @@ async def change_password(
     summary="Ask for a password reset code by e-mail",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
-    responses=problem_responses(422),
+    responses=problem_responses(422, 429),
+    dependencies=[Depends(limit_reset_requests)],
 )
 async def request_password_reset(unit: UnitOfWork, body: PasswordResetRequest) -> Accepted:
     await service.request_password_reset(unit, body.username)
@@ -117,7 +118,8 @@ async def request_password_reset(unit: UnitOfWork, body: PasswordResetRequest) -
     operation_id="confirmPasswordReset",
     summary="Set a new password with a reset code (ends every session)",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=problem_responses(422),
+    responses=problem_responses(422, 429),
+    dependencies=[Depends(limit_reset_requests)],
 )
 async def confirm_password_reset(unit: UnitOfWork, body: PasswordResetConfirm) -> Response:
     await service.confirm_password_reset(unit, token=body.token, new_password=body.new_password)

@@ -319,3 +319,19 @@ async def test_password_reset_by_emailed_code(app, client):
             text("SELECT count(*) FROM password_reset_token WHERE token_digest = :c"), {"c": code}
         )
     assert stored == 0  # only a digest of the code is kept
+
+
+async def test_password_reset_is_rate_limited_per_client(app_factory):
+    app = app_factory(auth_rate_limit=2)
+    async with client_for(app) as client:
+        codes = [
+            (await client.post("/auth/password-reset", json={"username": "ANYONE"})).status_code
+            for _ in range(3)
+        ]
+        assert codes == [202, 202, 429]
+        guess = await client.post(
+            "/auth/password-reset/confirm", json={"token": "guess", "new_password": "x" * 20}
+        )
+        assert guess.status_code == 429
+        # the login limit is a bucket of its own
+        assert (await _attempt(client, "ANYONE", "wrong")).status_code == 401
