@@ -84,6 +84,8 @@ async def tier_years(db: AsyncSession, lawyer_id: UUID, before_year: int) -> dic
     return {int(tier): int(n) for tier, n in (await db.execute(stmt)).all() if tier is not None}
 
 
-async def policy_for(db: AsyncSession, application_id: UUID) -> Policy | None:
-    stmt = select(Policy).where(Policy.application_id == application_id)
-    return (await db.execute(stmt)).scalar_one_or_none()
+async def policies_for(db: AsyncSession, application_ids: list[UUID]) -> dict[UUID, Policy]:
+    if not application_ids:
+        return {}
+    stmt = select(Policy).where(Policy.application_id.in_(application_ids))
+    return {p.application_id: p for p in (await db.execute(stmt)).scalars()}

@@ -33,7 +33,7 @@ from app.core.etag import require_if_match
 from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
 from app.core.unit_of_work import Unit
 from app.quotes import service as quotes
-from app.quotes.repository import get_quote_row
+from app.quotes.repository import get_quote_row, get_quote_rows
 from app.quotes.rules import QuoteInput
 from app.users.acting_for import ACTING_ROLES, lawyer_acted_for
 from app.users.roles import Role
@@ -44,23 +44,31 @@ NEW_LAWYER_TIERS = range(4)
 
 
 async def to_read(unit: Unit, app: Application) -> ApplicationRead:
-    quote = await get_quote_row(unit.db, app.quote_id) if app.quote_id else None
-    policy = await repo.policy_for(unit.db, app.id) if app.status == "approved" else None
-    return ApplicationRead(
-        id=app.id,
-        lawyer_id=app.owner_id,
-        firm_id=app.firm_id,
-        program_year=app.program_year,
-        status=app.status,
-        form=ApplicationForm.model_validate(app.form),
-        quote=quotes.to_read(quote) if quote else None,
-        policy=PolicyRead.model_validate(policy) if policy else None,
-        submitted_at=app.submitted_at,
-        decided_at=app.decided_at,
-        decision_note=app.decision_note,
-        created_at=app.created_at,
-        version=app.version,
-    )
+    return (await to_reads(unit, [app]))[0]
+
+
+async def to_reads(unit: Unit, apps: list[Application]) -> list[ApplicationRead]:
+    """Applications with their quotes and policies, in two queries for the whole page."""
+    quotes_by_id = await get_quote_rows(unit.db, [a.quote_id for a in apps if a.quote_id])
+    policies = await repo.policies_for(unit.db, [a.id for a in apps if a.status == "approved"])
+    return [
+        ApplicationRead(
+            id=app.id,
+            lawyer_id=app.owner_id,
+            firm_id=app.firm_id,
+            program_year=app.program_year,
+            status=app.status,
+            form=ApplicationForm.model_validate(app.form),
+            quote=quotes.to_read(quotes_by_id[app.quote_id]) if app.quote_id else None,
+            policy=PolicyRead.model_validate(policies[app.id]) if app.id in policies else None,
+            submitted_at=app.submitted_at,
+            decided_at=app.decided_at,
+            decision_note=app.decision_note,
+            created_at=app.created_at,
+            version=app.version,
+        )
+        for app in apps
+    ]
 
 
 async def create_application(
@@ -137,7 +145,7 @@ async def list_applications(
     )
     last = page[-1] if page else None
     return Page(
-        items=[await to_read(unit, a) for a in page],
+        items=await to_reads(unit, page),
         next_cursor=encode_time_cursor(last.created_at, last.id) if more and last else None,
     )
 

@@ -79,3 +79,10 @@ async def list_visible(
 async def get_quote_row(db: AsyncSession, quote_id: UUID) -> dict[str, Any] | None:
     row = (await db.execute(select(_quote).where(_quote.c.id == quote_id))).mappings().first()
     return dict(row) if row else None
+
+
+async def get_quote_rows(db: AsyncSession, quote_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
+    if not quote_ids:
+        return {}
+    rows = (await db.execute(select(_quote).where(_quote.c.id.in_(quote_ids)))).mappings()
+    return {row["id"]: dict(row) for row in rows}
