@@ -3,11 +3,12 @@ is part of each query, so a quote that is not the caller's is simply not found."
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, and_, insert, or_, select
+from sqlalchemy import ColumnElement, Table, and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -43,9 +44,21 @@ def visible_to(principal: Principal) -> ColumnElement[bool]:
     )
 
 
+_JSON_COLUMNS = ("inputs", "lines", "instalments")
+# Written out once: built per request, the INSERT cost more than pricing the quote.
+_INSERT_QUOTE = text(
+    "INSERT INTO quote (id, owner_id, firm_id, created_by_id, program_year, rate_table_version,"
+    " rate_table_digest, effective_date, inputs, lines, premium, tax, total, instalments)"
+    " VALUES (:id, :owner_id, :firm_id, :created_by_id, :program_year, :rate_table_version,"
+    " :rate_table_digest, :effective_date, CAST(:inputs AS jsonb), CAST(:lines AS jsonb),"
+    " :premium, :tax, :total, CAST(:instalments AS jsonb)) RETURNING created_at"
+)
+
+
 async def insert_quote(db: AsyncSession, values: dict[str, Any]) -> datetime:
-    stmt = insert(_quote).values(values).returning(_quote.c.created_at)
-    created: datetime = (await db.execute(stmt)).scalar_one()
+    params = {**values, **{c: json.dumps(values[c]) for c in _JSON_COLUMNS}}
+    conn = await db.connection()
+    created: datetime = (await conn.execute(_INSERT_QUOTE, params)).scalar_one()
     return created
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
+from enum import Enum
 from typing import Any
 from uuid import UUID
 
@@ -31,6 +33,12 @@ INPUT_FIELDS = (
     "payment_plan",
 )
 QUOTE_CREATORS = frozenset({Role.lawyer, Role.firm_admin, Role.integration})
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    return value.isoformat() if isinstance(value, date) else value
 
 
 def _money(value: Any) -> str:
@@ -84,9 +92,7 @@ async def price_and_store(
         raise InvalidInput(
             errors=[FieldError(v.field, v.code, v.message) for v in exc.violations]
         ) from exc
-    inputs = QuoteCreate.model_validate({f: getattr(inp, f) for f in INPUT_FIELDS}).model_dump(
-        mode="json", include=set(INPUT_FIELDS)
-    )
+    inputs = {f: _json_value(getattr(inp, f)) for f in INPUT_FIELDS}
     quote_id = uuid.uuid4()
     values: dict[str, Any] = {
         "id": quote_id,
