@@ -62,7 +62,9 @@ class Unit:
     ) -> dict[str, Any] | None:
         """An audited read of one record. As the first work of a request, it slides the
         session, reads and records the read in one statement, committed on its own (the
-        request then has nothing left to commit); otherwise read and record as usual."""
+        request then has nothing left to commit); otherwise read and record as usual.
+        Only for a request that does nothing but this read: the connection is left in
+        autocommit, so a write after it would not share a transaction with anything."""
         guard = self.session_guard
         if guard is None or self.db.in_transaction():
             row = (await (await self.db.connection()).execute(text(select_sql), params)).first()
