@@ -295,7 +295,7 @@ inputs = st.builds(
 )
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(inputs)
 def test_totals_add_up(inp):
     q = compute_quote(inp, T2025)
@@ -305,7 +305,7 @@ def test_totals_add_up(inp):
     assert all(ln.amount == ln.amount.quantize(D("0.01")) for ln in q.lines)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(inputs)
 def test_instalments_sum_to_the_total_and_are_never_negative(inp):
     q = compute_quote(inp, T2025)
@@ -317,7 +317,7 @@ def test_instalments_sum_to_the_total_and_are_never_negative(inp):
     assert all(i.due_date >= inp.effective_date for i in q.instalments)
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(inputs)
 def test_discount_never_exceeds_the_cap(inp):
     q = compute_quote(inp, T2025)
@@ -326,7 +326,7 @@ def test_discount_never_exceeds_the_cap(inp):
     assert D(0) <= discount <= (base / 2).quantize(D("0.01")) + D("0.01")
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(inputs, st.integers(1, 364))
 def test_premium_never_rises_as_the_effective_date_moves_later(inp, shift):
     later = inp.effective_date + timedelta(days=shift)
