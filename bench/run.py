@@ -71,6 +71,17 @@ def start(cmd: list[str], env: dict[str, str], port: int) -> subprocess.Popen[by
     raise SystemExit(f"{cmd} did not start")
 
 
+def peak_rss_mib(pid: int) -> float:
+    """The process's peak resident memory so far (Linux), in MiB."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 WRK_LINE = re.compile(r"^\s+(50|99)(?:\.000)?%\s+([\d.]+)(us|ms|s)\s*$")
 
 
@@ -251,6 +262,8 @@ def main() -> None:
                 f"(rounds {', '.join(f'{x:.2f}' for x in ratios)}), "
                 f"p99 {med['service']['p99'] / med['floor']['p99']:.2f}x"
             )
+        for name, proc in (("service", service), ("floor", floor)):
+            print(f"peak memory (VmHWM) {name}: {peak_rss_mib(proc.pid):.0f} MiB")
     finally:
         for proc in (service, floor):
             proc.terminate()
