@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.audit import repository as repo
 from app.audit.chain import GENESIS, event_mac, fold_chain
 from app.audit.schemas import AuditEventRead
+from app.core.errors import FieldError, InvalidInput
 from app.core.pagination import Page, decode_cursor, encode_cursor
 from app.core.unit_of_work import Unit
 
@@ -17,7 +18,13 @@ async def list_events(
     unit: Unit, f: repo.EventFilter, *, cursor: str | None, limit: int
 ) -> Page[AuditEventRead]:
     position = decode_cursor(cursor)
-    before = int(position[0]) if position else None
+    try:  # a forged cursor is invalid input, not a crash
+        before = int(position[0]) if position else None
+        if before is not None and not 0 < before < 2**63:
+            raise ValueError(before)
+    except (TypeError, ValueError) as exc:
+        invalid = FieldError("cursor", "invalid", "The cursor is not valid.")
+        raise InvalidInput(errors=[invalid]) from exc
     rows = await repo.list_events(unit.db, f, before_seq=before, limit=limit + 1)
     page, more = rows[:limit], len(rows) > limit
     unit.audit.record(
@@ -112,7 +119,9 @@ async def verify(engine: AsyncEngine, key: bytes) -> tuple[int, list[Finding]]:
                 seqs = {seq for seq, _ in events}
                 span = f"events {s['first_event_seq']}..{s['last_event_seq']}"
                 missing = _first_gap(seqs, s["first_event_seq"], s["last_event_seq"])
-                culprit = missing if missing is not None else (min(seqs) if seqs else None)
+                # Sequence numbers have gaps, so an event gone from inside the batch cannot be
+                # named: the finding names the seal then, never an intact event.
+                culprit = missing
                 kind = "removed" if len(events) < s["event_count"] else "inserted or changed"
                 findings.append(
                     Finding(culprit, seal_seq, f"an event was {kind} in the sealed batch ({span})")

@@ -220,6 +220,19 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
         )
 
+    @app.exception_handler(OSError)
+    async def _unreachable(request: Request, exc: OSError) -> JSONResponse:
+        # The database (the one network dependency of a request) cannot be reached: 503.
+        log.error("dependency unreachable", exc_info=exc)
+        return problem_response(
+            503,
+            ServiceUnavailable.slug,
+            ServiceUnavailable.title,
+            "A service this request needs is unavailable; try again shortly.",
+            headers={"Retry-After": "5"},
+            instance=request.url.path,
+        )
+
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` for the problems a route may answer."""

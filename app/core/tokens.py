@@ -101,7 +101,14 @@ def _verify(token: str, *, key: str, issuer: str, audience: str) -> tuple[Access
             algorithms=[ALGORITHM],
             audience=audience,
             issuer=issuer,
-            options={"require_exp": True, "require_iat": True, "require_sub": True},
+            # python-jose skips the audience check when the token has no `aud`: require it.
+            options={
+                "require_exp": True,
+                "require_iat": True,
+                "require_sub": True,
+                "require_aud": True,
+                "require_iss": True,
+            },
         )
     except ExpiredSignatureError as exc:
         raise TokenExpired("token expired") from exc

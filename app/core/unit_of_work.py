@@ -103,10 +103,13 @@ async def _record_refusal(
 ) -> None:
     path_params = request.path_params
     resource_id = exc.resource_id or (next(iter(path_params.values())) if path_params else None)
+    # "/users/{user_id}": the refused request was for a "user", so a search by resource finds it
+    named = next(iter(path_params), None)
+    resource_type = exc.resource_type or (named.removesuffix("_id") if named else None)
     audit.discard()
     audit.record(
         route_action(request),
-        resource_type=exc.resource_type,
+        resource_type=resource_type,
         resource_id=resource_id,
         outcome=Outcome.denied,
         details={"status": exc.status, "problem": exc.slug},

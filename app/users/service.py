@@ -7,6 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 
 from app.auth import repository as auth_repo
 from app.auth.passwords import password_problems
@@ -111,7 +112,12 @@ async def create_user(unit: Unit, body: UserCreate) -> UserCreated:
         password_changed_at=func.now() if secret else None,
     )
     unit.db.add(user)
-    await unit.db.flush()
+    try:
+        await unit.db.flush()
+    except IntegrityError as exc:  # the same name, created concurrently since the check above
+        if "uq_app_user_username_lower" not in str(exc.orig):
+            raise
+        raise Conflict(errors=[FieldError("username", "taken", "This username is taken.")]) from exc
     await unit.db.refresh(user)
     if secret is None and user.email:
         await _send_setup_code(unit, user)
@@ -199,6 +205,11 @@ async def update_user(
     user = await _load(unit, user_id, for_update=True)
     require_if_match(if_match, user.version)
     changes = body.model_dump(exclude_unset=True)
+    nulls = [f for f in ("role", "scopes") if f in changes and changes[f] is None]
+    if nulls:  # left out means unchanged; null would break the NOT NULL columns
+        raise InvalidInput(
+            errors=[FieldError(f, "null", "Leave it out; it cannot be null.") for f in nulls]
+        )
     before = _snapshot(user)
     role = Role(changes.get("role") or user.role)
     if user.id == principal.user_id and role is not Role.admin:

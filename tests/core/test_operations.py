@@ -1,147 +1,349 @@
-"""Health, readiness, metrics, headers, CORS, request ids, problem+json and settings."""
+"""Operations through HTTP: health, readiness, metrics, security headers, request ids, CORS,
+problem+json for every kind of error, settings that refuse unsafe production values, and
+JSON logs that carry the request id and never a password."""
 
 import io
 import json
 import logging
+import re
+from contextlib import contextmanager
 
 import pytest
+from alembic.script import ScriptDirectory
 from fastapi import APIRouter
 from pydantic import ValidationError
+from sqlalchemy import text
 
 from app.core.config import Settings
 from app.core.logging import JsonFormatter
+from app.core.migrations import alembic_config
 from tests.conftest import client_for, make_settings
 from tests.factories import PASSWORD, bearer, make_user, user_token
 
+PROBLEM = "application/problem+json"
+DOWN = "postgresql://postgres@127.0.0.1:1/x"
 
-async def test_health_readiness_and_metrics(app, client):
-    assert (await client.get("/healthz")).json() == {"status": "ok"}
+
+def _problem(response, status, slug=None):
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert {"type", "title", "status", "detail", "request_id"} <= set(body)
+    assert body["status"] == status and body["request_id"] == response.headers["x-request-id"]
+    if slug:
+        assert body["type"] == f"/problems/{slug}"
+    for leak in ("Traceback", 'File "', "SELECT ", "INSERT ", "sqlalchemy", "asyncpg"):
+        assert leak not in response.text
+    return body
+
+
+# --- health, readiness, metrics -----------------------------------------------------------
+
+
+async def test_healthz_answers_ok(app, client):
+    response = await client.get("/healthz")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_the_migration_head(app, client):
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    async with app.state.database.engine.connect() as conn:
+        at = await conn.scalar(text("SELECT version_num FROM alembic_version"))
+    assert at == head
     ready = await client.get("/readyz")
-    assert ready.status_code == 200 and ready.json()["migration"] == app.state.migration_head
-    metrics = await client.get("/metrics")
-    assert metrics.status_code == 200 and "http_requests_total" in metrics.text
-    assert 'route="/healthz"' in metrics.text
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ready", "database": "ok", "migration": head}
 
 
-async def test_readiness_fails_when_the_database_is_down(app_factory):
-    app = app_factory(database_url="postgresql://postgres@127.0.0.1:1/nothing")
+async def test_readyz_is_503_when_the_database_is_unreachable(app_factory):
+    app = app_factory(database_url=DOWN)
     async with client_for(app) as client:
         response = await client.get("/readyz")
-    assert response.status_code == 503
-    assert response.headers["content-type"].startswith("application/problem+json")
-    assert "127.0.0.1" not in response.text and "Traceback" not in response.text
+        alive = await client.get("/healthz")
+    _problem(response, 503, "service-unavailable")
+    assert "127.0.0.1" not in response.text and ":1/" not in response.text
+    assert alive.status_code == 200  # the process itself is fine
 
 
-async def test_security_headers_on_every_answer(app, client):
-    for path in ("/healthz", "/users/me", "/nowhere"):
-        response = await client.get(path)
+async def test_readyz_is_503_when_the_database_is_behind_the_code(app, client):
+    app.state.migration_head = "f00dfeedbeef"  # as if the code had a migration not yet applied
+    _problem(await client.get("/readyz"), 503, "service-unavailable")
+
+
+async def test_api_requests_answer_503_when_the_database_is_unreachable(app_factory):
+    app = app_factory(database_url=DOWN)
+    async with client_for(app) as client:
+        login = await client.post("/auth/token", data={"username": "a", "password": "b"})
+        refused = await client.get("/users/me", headers=bearer("not.a.token"))
+    for response in (login, refused):
+        _problem(response, 503, "service-unavailable")
+        assert "127.0.0.1" not in response.text and "refused" not in response.text.lower()
+        assert response.headers["retry-after"].isdigit()
+
+
+def _counter(metrics_text, route, status):
+    pattern = (
+        r'^http_requests_total\{[^}]*method="GET"[^}]*route="'
+        + re.escape(route)
+        + r'"[^}]*status="'
+        + status
+        + r'"[^}]*\} ([0-9.e+]+)$'
+    )
+    found = re.search(pattern, metrics_text, re.MULTILINE)
+    return float(found.group(1)) if found else 0.0
+
+
+async def test_metrics_are_prometheus_text_counting_requests(app, client):
+    before = _counter((await client.get("/metrics")).text, "/healthz", "200")
+    for _ in range(3):
+        await client.get("/healthz")
+    await client.get("/users/me")  # 401
+    metrics = await client.get("/metrics")
+    assert metrics.status_code == 200
+    assert metrics.headers["content-type"].startswith("text/plain")
+    assert "# TYPE http_requests_total counter" in metrics.text
+    assert "http_request_duration_seconds_bucket" in metrics.text
+    assert _counter(metrics.text, "/healthz", "200") == before + 3
+    assert _counter(metrics.text, "/users/me", "401") >= 1
+    # routes are labelled by their template, never by the raw path (bounded label values)
+    await client.get("/users/00000000-0000-0000-0000-000000000000")
+    again = (await client.get("/metrics")).text
+    assert 'route="/users/{user_id}"' in again
+    assert "00000000-0000-0000-0000-000000000000" not in again
+
+
+# --- headers ------------------------------------------------------------------------------
+
+
+async def test_security_headers_on_api_answers(app, client):
+    _, token = await user_token(app, client)
+    answers = [
+        await client.get("/healthz"),
+        await client.get("/users/me", headers=bearer(token)),
+        await client.get("/users/me"),
+        await client.get("/nowhere"),
+        await client.post("/auth/token", data={"username": "x", "password": "y"}),
+    ]
+    for response in answers:
         headers = response.headers
         assert headers["x-content-type-options"] == "nosniff"
         assert headers["x-frame-options"] == "DENY"
         assert headers["cache-control"] == "no-store"
         assert headers["referrer-policy"] == "no-referrer"
-        assert "max-age" in headers["strict-transport-security"]
-        assert "default-src 'none'" in headers["content-security-policy"]
+        hsts = headers["strict-transport-security"]
+        assert int(re.search(r"max-age=(\d+)", hsts).group(1)) >= 31536000
+        csp = headers["content-security-policy"]
+        assert "default-src 'none'" in csp and "frame-ancestors 'none'" in csp
+        assert "server" not in headers or "uvicorn" not in headers["server"].lower()
 
 
-async def test_request_ids_are_echoed_or_made(app, client):
+async def test_request_id_is_echoed_when_valid_and_made_otherwise(app, client):
     echoed = await client.get("/healthz", headers={"X-Request-ID": "trace-1234abcd"})
     assert echoed.headers["x-request-id"] == "trace-1234abcd"
-    made = await client.get("/healthz", headers={"X-Request-ID": "bad id with spaces\n"})
-    assert (
-        made.headers["x-request-id"] != "bad id with spaces"
-        and len(made.headers["x-request-id"]) == 32
-    )
+    made = []
+    for bad in (None, "short", "x" * 65, "has spaces in it", "semi;colon-1234", "../../etc/x"):
+        headers = {} if bad is None else {"X-Request-ID": bad}
+        response = await client.get("/healthz", headers=headers)
+        rid = response.headers["x-request-id"]
+        assert rid != bad and re.fullmatch(r"[0-9a-f]{32}", rid), (bad, rid)
+        made.append(rid)
+    assert len(set(made)) == len(made)
+    # the id also names the request in a problem body
+    problem = await client.get("/nowhere", headers={"X-Request-ID": "trace-5678efgh"})
+    assert problem.json()["request_id"] == "trace-5678efgh"
 
 
-async def test_cors_allows_only_configured_origins(app_factory):
+async def test_cors_allows_only_the_configured_origins(app_factory):
     app = app_factory(cors_origins="https://portal.example, https://staff.example")
     preflight = {
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization",
+        "Access-Control-Request-Method": "PATCH",
+        "Access-Control-Request-Headers": "authorization, if-match",
     }
     async with client_for(app) as client:
-        allowed = await client.options(
-            "/quotes", headers={"Origin": "https://portal.example", **preflight}
-        )
-        assert allowed.headers["access-control-allow-origin"] == "https://portal.example"
-        assert allowed.headers["access-control-allow-credentials"] == "true"
-        other = await client.options(
-            "/quotes", headers={"Origin": "https://evil.example", **preflight}
-        )
+        for origin in ("https://portal.example", "https://staff.example"):
+            allowed = await client.options("/users/me", headers={"Origin": origin, **preflight})
+            assert allowed.status_code == 200
+            assert allowed.headers["access-control-allow-origin"] == origin
+            assert allowed.headers["access-control-allow-credentials"] == "true"
+            assert "PATCH" in allowed.headers["access-control-allow-methods"]
+            assert "if-match" in allowed.headers["access-control-allow-headers"].lower()
+        for origin in ("https://evil.example", "https://portal.example.evil.example", "null"):
+            refused = await client.options("/users/me", headers={"Origin": origin, **preflight})
+            assert "access-control-allow-origin" not in refused.headers, origin
+        simple = await client.get("/healthz", headers={"Origin": "https://portal.example"})
+        assert simple.headers["access-control-allow-origin"] == "https://portal.example"
+        assert "x-request-id" in simple.headers["access-control-expose-headers"].lower()
+        other = await client.get("/healthz", headers={"Origin": "https://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+    default = app_factory()  # no CORS_ORIGINS: no origin is allowed
+    async with client_for(default) as client:
+        response = await client.options(
+            "/users/me", headers={"Origin": "https://portal.example", **preflight}
+        )
+        assert "access-control-allow-origin" not in response.headers
 
 
-async def test_problem_details_for_framework_errors(app, client):
+# --- problem+json -------------------------------------------------------------------------
+
+
+async def test_unknown_route_and_wrong_method_are_problems(app, client):
     missing = await client.get("/nowhere")
-    assert missing.status_code == 404 and missing.json()["type"] == "/problems/not-found"
+    body = _problem(missing, 404, "not-found")
+    assert body["instance"] == "/nowhere"
     wrong_method = await client.delete("/healthz")
-    assert wrong_method.status_code == 405
-    assert wrong_method.headers["content-type"].startswith("application/problem+json")
+    _problem(wrong_method, 405, "method-not-allowed")
+    assert "GET" in wrong_method.headers["allow"]
+
+
+async def test_validation_errors_name_each_field(app, client):
     _, admin = await user_token(app, client, role="admin")
-    invalid = await client.post("/users", json={"role": "lawyer"}, headers=bearer(admin))
-    assert invalid.status_code == 422
-    assert {"field": "username", "code": "missing", "message": "Field required"} in invalid.json()[
-        "errors"
-    ]
-    not_json = await client.post(
-        "/users", content=b"{broken", headers={**bearer(admin), "content-type": "application/json"}
+    headers = bearer(admin)
+    missing = await client.post("/users", json={"role": "lawyer"}, headers=headers)
+    body = _problem(missing, 422, "invalid-input")
+    assert {"field": "username", "code": "missing", "message": "Field required"} in body["errors"]
+    for error in body["errors"]:
+        assert set(error) == {"field", "code", "message"}
+    several = await client.post(
+        "/users",
+        json={"username": "", "role": "wizard", "email": "not-an-email", "surprise": 1},
+        headers=headers,
     )
-    assert not_json.status_code == 422
+    fields = {e["field"] for e in _problem(several, 422, "invalid-input")["errors"]}
+    assert fields == {"username", "role", "email", "surprise"}
+    not_json = await client.post(
+        "/users", content=b"{broken", headers={**headers, "content-type": "application/json"}
+    )
+    _problem(not_json, 422, "invalid-input")
+    bad_query = await client.get("/users", params={"limit": "many"}, headers=headers)
+    assert [e["field"] for e in _problem(bad_query, 422)["errors"]] == ["limit"]
+    bad_path = await client.get("/users/not-a-uuid", headers=headers)
+    assert [e["field"] for e in _problem(bad_path, 422)["errors"]] == ["user_id"]
 
 
-async def test_unexpected_errors_answer_500_without_details(app_factory):
+async def test_an_unexpected_exception_is_a_bare_500(app_factory):
     app = app_factory()
     router = APIRouter()
 
     @router.get("/boom")
     async def boom() -> None:
-        raise RuntimeError("SELECT secret FROM somewhere")
+        raise RuntimeError("SELECT card_number FROM secrets WHERE id = 1")
 
     app.include_router(router)
-    async with client_for(app) as client:
-        response = await client.get("/boom")
-    assert response.status_code == 500
-    body = response.json()
-    assert body["type"] == "/problems/internal-error"
-    assert body["request_id"] == response.headers["x-request-id"]
-    assert "SELECT" not in response.text and "Traceback" not in response.text
+    with _captured_logs() as stream:
+        async with client_for(app) as client:
+            response = await client.get("/boom", headers={"X-Request-ID": "boom-request-1"})
+    body = _problem(response, 500, "internal-error")
+    assert body["request_id"] == "boom-request-1" and "boom-request-1" in body["detail"]
+    assert "card_number" not in response.text and "RuntimeError" not in response.text
     assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["cache-control"] == "no-store"
+    # the operators get the details, under the same request id
+    [logged] = [e for e in _json_lines(stream) if e.get("message") == "unhandled error"]
+    assert logged["request_id"] == "boom-request-1" and "card_number" in logged["error"]
 
 
-def test_production_refuses_unsafe_settings():
-    base = {"app_env": "production", "database_url": "postgresql://db/lpl"}
-    for key in (None, "changeme", "secret", "short-key"):
+# --- settings -----------------------------------------------------------------------------
+
+
+def test_production_refuses_known_default_or_missing_keys():
+    base = {"app_env": "production", "database_url": "postgresql://db.internal/lpl"}
+    for key in ("changeme", "CHANGEME", " secret ", "", "short-but-random-9f3k"):
         with pytest.raises(ValidationError, match="SECRET_KEY"):
             Settings(_env_file=None, secret_key=key, **base)
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings(_env_file=None, **base)  # missing
     with pytest.raises(ValidationError, match="DATABASE_URL"):
-        Settings(_env_file=None, app_env="production", secret_key="k" * 40)
-    assert Settings(_env_file=None, secret_key="r4nd0m-" * 8, **base).app_env == "production"
+        Settings(_env_file=None, app_env="production", secret_key="k9" * 20)
+    strong = Settings(_env_file=None, secret_key="Zq3-vN8pLr2xKw7tYb5mHs1cJd6gFa4e", **base)
+    assert strong.app_env == "production" and strong.signing_key.startswith("Zq3")
+    # outside production a missing key is generated, not refused
+    assert Settings(_env_file=None, app_env="test", database_url="postgresql://x/y").app_env
 
 
-def test_development_keeps_a_generated_key(tmp_path):
+def test_settings_come_from_the_contracts_environment_variables(monkeypatch, tmp_path):
+    env = {
+        "APP_ENV": "production",
+        "DATABASE_URL": "postgresql://db.internal/lpl",
+        "SECRET_KEY": "Zq3-vN8pLr2xKw7tYb5mHs1cJd6gFa4e",
+        "SESSION_IDLE_TIMEOUT_SECONDS": "600",
+        "SESSION_ABSOLUTE_TIMEOUT_SECONDS": "7200",
+        "LOCKOUT_THRESHOLD": "7",
+        "LOCKOUT_DURATION_SECONDS": "900",
+        "CORS_ORIGINS": "https://a.example,https://b.example",
+        "RATE_LIMIT_STORAGE": "redis://cache:6379/0",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    s = Settings()
+    assert (s.session_idle_timeout_seconds, s.session_absolute_timeout_seconds) == (600, 7200)
+    assert (s.lockout_threshold, s.lockout_duration_seconds) == (7, 900)
+    assert s.cors_origin_list == ["https://a.example", "https://b.example"]
+    assert s.rate_limit_storage == "redis://cache:6379/0"
+    assert s.database_url == env["DATABASE_URL"] and s.secret_key == env["SECRET_KEY"]
+    monkeypatch.setenv("SECRET_KEY", "changeme")
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        Settings()
+
+
+def test_development_keeps_its_generated_key(tmp_path):
     settings = make_settings("postgresql://x/y", secret_key=None, data_dir=tmp_path)
     key = settings.signing_key
     assert len(key) >= 40 and (tmp_path / "secret_key").read_text() == key
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
     again = make_settings("postgresql://x/y", secret_key=None, data_dir=tmp_path)
     assert again.signing_key == key
 
 
-async def test_logs_are_json_with_request_ids_and_no_secrets(app, client):
+# --- logs ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def _captured_logs():
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
     handler.setFormatter(JsonFormatter())
-    logging.getLogger().addHandler(handler)
-    logging.getLogger("app.access").setLevel(logging.INFO)
+    root, access = logging.getLogger(), logging.getLogger("app.access")
+    old_level = access.level
+    root.addHandler(handler)
+    access.setLevel(logging.INFO)
     try:
-        user = await make_user(app)
-        response = await client.post(
-            "/auth/token", data={"username": user["username"], "password": PASSWORD}
-        )
+        yield stream
     finally:
-        logging.getLogger().removeHandler(handler)
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    access = [entry for entry in lines if entry.get("route") == "/auth/token"]
-    assert access and access[0]["request_id"] == response.headers["x-request-id"]
-    assert PASSWORD not in stream.getvalue() and user["username"] not in stream.getvalue()
-    assert response.json()["access_token"] not in stream.getvalue()
+        root.removeHandler(handler)
+        access.setLevel(old_level)
+
+
+def _json_lines(stream):
+    return [json.loads(line) for line in stream.getvalue().splitlines() if line.strip()]
+
+
+async def test_logs_are_json_lines_with_request_ids_and_never_a_password(app, client):
+    user = await make_user(app)
+    with _captured_logs() as stream:
+        ok = await client.post(
+            "/auth/token",
+            data={"username": user["username"], "password": PASSWORD},
+            headers={"X-Request-ID": "login-ok-0001"},
+        )
+        failed = await client.post(
+            "/auth/token",
+            data={"username": user["username"], "password": "my-mistyped-secret-phrase"},
+            headers={"X-Request-ID": "login-bad-0001"},
+        )
+        token = ok.json()["access_token"]
+        await client.get("/users/me", headers={**bearer(token), "X-Request-ID": "me-request-0001"})
+    assert (ok.status_code, failed.status_code) == (200, 401)
+    raw = stream.getvalue()
+    lines = _json_lines(stream)  # every line is JSON
+    by_request = {e.get("request_id"): e for e in lines if e.get("route")}
+    for rid, route, status in (
+        ("login-ok-0001", "/auth/token", 200),
+        ("login-bad-0001", "/auth/token", 401),
+        ("me-request-0001", "/users/me", 200),
+    ):
+        entry = by_request[rid]
+        assert entry["route"] == route and entry["status"] == status
+        assert entry["level"] == "info" and entry["time"] and "duration_ms" in entry
+    for secret in (PASSWORD, "my-mistyped-secret-phrase", token, user["username"]):
+        assert secret not in raw
