@@ -102,6 +102,17 @@ NOT_IN_PRIVATE_PRACTICE = frozenset(
 PRACTISING_ALONE = frozenset(
     {NatureOfPractice.sole_practitioner, NatureOfPractice.law_corporation_sole}
 )
+# Practising with others (p.10, p.13): association, partnership, a law corporation of several
+# lawyers. The 25,000 deductible's average-billings test and the Innocent Party buy-up follow it.
+PRACTISING_WITH_OTHERS = frozenset(
+    {
+        NatureOfPractice.association,
+        NatureOfPractice.partnership_general,
+        NatureOfPractice.partnership_llp,
+        NatureOfPractice.multi_discipline_or_combined_licensee,
+        NatureOfPractice.law_corporation_not_sole,
+    }
+)
 # A law partnership or law corporation: its lawyers choose some options together.
 FIRM_WIDE_CHOICE = frozenset(
     {
@@ -123,6 +134,27 @@ class PaymentMethod(StrEnum):
     cheque = "cheque"
     pre_authorized_debit = "pre_authorized_debit"
     credit_card = "credit_card"
+
+
+class PayorRelation(StrEnum):
+    """Who pays the premium, question 17 (p.14)."""
+
+    law_firm = "law_firm"
+    firm_lawyer_or_paralegal_partner = "firm_lawyer_or_paralegal_partner"
+    firm_management_company = "firm_management_company"
+    spouse = "spouse"
+    non_lawyer_employee = "non_lawyer_employee"
+    other = "other"
+
+
+# The firm, its lawyers and paralegal partners and its management company are not third parties.
+NOT_THIRD_PARTIES = frozenset(
+    {
+        PayorRelation.law_firm,
+        PayorRelation.firm_lawyer_or_paralegal_partner,
+        PayorRelation.firm_management_company,
+    }
+)
 
 
 class _Section(BaseModel):
@@ -154,6 +186,11 @@ class SectionA(_Section):
     fax: str | None = Field(default=None, max_length=30)
     email: EmailStr | None = None
     indian_status_certificate: bool | None = None
+    newly_called_first_time: bool = Field(
+        default=False,
+        description="Newly called to the Bar for the first time (p.6, questions 3, 5 and 6): "
+        "enters 0 years, AC0 and 0 hours, and may leave Section D empty",
+    )
     years_in_practice: int | None = Field(default=None, ge=0, le=80)
     practised_outside_ontario: bool | None = None
     billing_code: BillingCode | None = None
@@ -162,7 +199,16 @@ class SectionA(_Section):
         ge=0,
         max_digits=12,
         decimal_places=2,
-        description="The amount, where a 25,000 deductible needs it (codes AC4, AV10)",
+        description="The lawyer's own gross billings last fiscal year, where a rule needs the "
+        "amount (25,000 deductible practising alone: AC4, AV11; Part-Time with an AV code)",
+    )
+    average_gross_billings: Decimal | None = Field(
+        default=None,
+        ge=0,
+        max_digits=12,
+        decimal_places=2,
+        description="The firm's average gross billings per lawyer last fiscal year, where the "
+        "25,000 deductible needs it (practising with others: AV10 or any AC code)",
     )
     hours_last_fiscal_year: int | None = Field(default=None, ge=0, le=8784)
     primary_area: PracticeArea | None = None
@@ -209,6 +255,8 @@ class SectionE(_Section):
     """Premium payment (questions 17-20). Card numbers are never taken here."""
 
     third_party_payor: bool | None = None
+    third_party_payor_relation: PayorRelation | None = None
+    third_party_payor_name: str | None = Field(default=None, max_length=200)
     third_party_consent_confirmed: bool = False
     payment_plan: PaymentPlan | None = None
     payment_method: PaymentMethod | None = None

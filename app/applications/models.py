@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -24,7 +25,30 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 
-APPLICATION_STATUSES = ("draft", "submitted", "information_requested", "approved", "declined")
+
+class ApplicationStatus(StrEnum):
+    draft = "draft"
+    submitted = "submitted"
+    information_requested = "information_requested"
+    approved = "approved"
+    declined = "declined"
+
+
+class RealEstateStatus(StrEnum):
+    """The Real Estate option on a policy: it waits for due diligence before it is in force."""
+
+    not_taken = "not_taken"
+    pending_due_diligence = "pending_due_diligence"
+    in_force = "in_force"
+
+
+APPLICATION_STATUSES = tuple(ApplicationStatus)
+# The edition of RULES.md §2 a submission is judged by; earlier submissions keep their outcome.
+RULES_EDITION = "2026-11-25"
+
+
+def _known(column: str, values: tuple[StrEnum, ...]) -> str:
+    return "{} IN ({})".format(column, ", ".join(f"'{v.value}'" for v in values))
 
 
 class Application(Base):
@@ -32,10 +56,7 @@ class Application(Base):
 
     __tablename__ = "application"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ({})".format(", ".join(f"'{s}'" for s in APPLICATION_STATUSES)),
-            name="status_known",
-        ),
+        CheckConstraint(_known("status", APPLICATION_STATUSES), name="status_known"),
         # one live application per lawyer and program year (a declined one may be followed)
         Index(
             "uq_application_owner_year_live",
@@ -60,6 +81,13 @@ class Application(Base):
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     decided_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))
     decision_note: Mapped[str | None] = mapped_column(Text)
+    # which edition of the eligibility rules judged the submission (None: before editions)
+    rules_edition: Mapped[str | None] = mapped_column(String(16))
+    # staff confirmed a copy of the Certificate of Indian Status or TCRD is on file (form A.2)
+    tax_certificate_confirmed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    tax_certificate_confirmed_by_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("app_user.id")
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -75,8 +103,7 @@ class Policy(Base):
     __tablename__ = "policy"
     __table_args__ = (
         CheckConstraint(
-            "real_estate_status IN ('not_taken', 'pending_due_diligence', 'in_force')",
-            name="real_estate_status_known",
+            _known("real_estate_status", tuple(RealEstateStatus)), name="real_estate_status_known"
         ),
         Index("ix_policy_lawyer_id_program_year", "lawyer_id", "program_year"),
     )

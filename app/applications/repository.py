@@ -8,13 +8,15 @@ from uuid import UUID
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications.models import Application, Policy
+from app.applications.models import Application, ApplicationStatus, Policy
 from app.auth.principal import Principal
 from app.firms.models import Firm
 from app.users.acting_for import lawyer_record_visible
 from app.users.roles import Role
 
 APPLICATION_READERS = frozenset({Role.customer_service, Role.underwriter})
+# Submitted and not declined: what the firm and later years rely on.
+LODGED = (ApplicationStatus.submitted, ApplicationStatus.approved)
 
 
 def visible_to(principal: Principal) -> ColumnElement[bool]:
@@ -64,8 +66,20 @@ async def firm_applications(
     stmt = select(Application).where(
         Application.firm_id == firm_id,
         Application.program_year == program_year,
-        Application.status.in_(("submitted", "approved")),
+        Application.status.in_(LODGED),
         Application.id != excluding,
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def earlier_forms(
+    db: AsyncSession, lawyer_id: UUID, before_year: int
+) -> list[dict[str, Any]]:
+    """The forms of the lawyer's lodged applications for earlier program years."""
+    stmt = select(Application.form).where(
+        Application.owner_id == lawyer_id,
+        Application.program_year < before_year,
+        Application.status.in_(LODGED),
     )
     return list((await db.execute(stmt)).scalars())
 

@@ -13,6 +13,7 @@ from app.applications.schemas import (
     ApplicationRead,
     ApplicationUpdate,
     DecisionCreate,
+    TaxCertificateRead,
 )
 from app.auth.dependencies import CurrentPrincipal, require_scope
 from app.auth.principal import Principal
@@ -129,3 +130,23 @@ async def decide_application(
 ) -> ApplicationRead:
     application = await service.decide_application(unit, principal, application_id, body)
     return _answer(response, application)
+
+
+@router.post(
+    "/{application_id}/tax-certificate",
+    operation_id="confirmApplicationTaxCertificate",
+    summary="Staff: a copy of the Certificate of Indian Status or TCRD is on file "
+    "(send If-Match); the submission is then priced without sales tax",
+    response_model=TaxCertificateRead,
+    responses=problem_responses(401, 403, 404, 409, 412, 428),
+)
+async def confirm_tax_certificate(
+    unit: UnitOfWork,
+    principal: CurrentPrincipal,
+    application_id: UUID,
+    response: Response,
+    if_match: IfMatch = None,
+) -> TaxCertificateRead:
+    confirmed = await service.confirm_tax_certificate(unit, principal, application_id, if_match)
+    set_etag(response, confirmed.version)
+    return confirmed

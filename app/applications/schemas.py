@@ -74,3 +74,13 @@ class DecisionCreate(BaseModel):
 
     decision: Decision
     note: str | None = Field(default=None, max_length=4000)
+
+
+class TaxCertificateRead(BaseModel):
+    """Staff confirmed a copy of the Certificate of Indian Status or TCRD is on file: the
+    application's submission is priced without sales tax."""
+
+    application_id: UUID
+    confirmed_at: datetime
+    confirmed_by_id: UUID | None
+    version: int

@@ -12,11 +12,20 @@ from sqlalchemy import func
 
 from app.applications import repository as repo
 from app.applications.form import ApplicationForm
-from app.applications.models import Application, Policy
+from app.applications.models import (
+    RULES_EDITION,
+    Application,
+    ApplicationStatus,
+    Policy,
+    RealEstateStatus,
+)
 from app.applications.rules import (
     LawyerHistory,
     check_application,
     check_firm_consistency,
+    consented_payor,
+    new_lawyer_tier,
+    tax_exempt,
 )
 from app.applications.schemas import (
     ApplicationCreate,
@@ -25,6 +34,7 @@ from app.applications.schemas import (
     Decision,
     DecisionCreate,
     PolicyRead,
+    TaxCertificateRead,
 )
 from app.auth.principal import Principal
 from app.claims_notices.history import claims_history
@@ -32,6 +42,7 @@ from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFo
 from app.core.etag import require_if_match
 from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
 from app.core.unit_of_work import Unit
+from app.policies.history import years_part_time_lost
 from app.quotes import service as quotes
 from app.quotes.repository import get_quote_row, get_quote_rows
 from app.quotes.rules import QuoteInput
@@ -39,8 +50,14 @@ from app.users.acting_for import ACTING_ROLES, lawyer_acted_for
 from app.users.roles import Role
 
 APPLICANTS = ACTING_ROLES
-EDITABLE = frozenset({"draft", "information_requested"})
-NEW_LAWYER_TIERS = range(4)
+EDITABLE = frozenset({ApplicationStatus.draft, ApplicationStatus.information_requested})
+# Staff who confirm that a copy of the Certificate of Indian Status or TCRD is on file.
+CERTIFICATE_CONFIRMERS = frozenset({Role.customer_service, Role.underwriter})
+DECIDED_STATUS = {
+    Decision.approve: ApplicationStatus.approved,
+    Decision.decline: ApplicationStatus.declined,
+    Decision.request_information: ApplicationStatus.information_requested,
+}
 
 
 async def to_read(unit: Unit, app: Application) -> ApplicationRead:
@@ -82,7 +99,7 @@ async def create_application(
         firm_id=firm_id,
         created_by_id=principal.user_id,
         program_year=body.program_year,
-        status="draft",
+        status=ApplicationStatus.draft,
         form=body.form.model_dump(mode="json"),
     )
     unit.db.add(app)
@@ -196,7 +213,9 @@ async def update_application(
     return await to_read(unit, app)
 
 
-def quote_input(form: ApplicationForm, program_year: int) -> QuoteInput:
+def quote_input(form: ApplicationForm, program_year: int, *, tax_exempt: bool) -> QuoteInput:
+    """The quote an application's answers ask for; `tax_exempt` only with the certificate's
+    copy confirmed on file (a bare POST /quotes may still assume it)."""
     a, c, e = form.a, form.c, form.e
     assert c.effective_date and c.deductible and e.payment_plan and a.years_in_practice is not None
     return QuoteInput(
@@ -209,13 +228,37 @@ def quote_input(form: ApplicationForm, program_year: int) -> QuoteInput:
         real_estate=c.real_estate,
         innocent_party_sublimit=c.innocent_party_sublimit,
         risk_management_programs=c.risk_management_programs,
-        indian_status_certificate=bool(a.indian_status_certificate),
+        indian_status_certificate=tax_exempt,
         payment_plan=e.payment_plan,
     )
 
 
 def _as_errors(violations: list[Any]) -> list[FieldError]:
     return [FieldError(f"form.{v.field}", v.code, v.message) for v in violations]
+
+
+def _parsed(raw: dict[str, Any]) -> ApplicationForm | None:
+    try:
+        return ApplicationForm.model_validate(raw)
+    except ValidationError:  # an old form that today's schema no longer reads
+        return None
+
+
+async def _history(unit: Unit, app: Application) -> LawyerHistory:
+    """What the rules need besides the form, read through each domain's published interface."""
+    earlier = [
+        _parsed(raw) for raw in await repo.earlier_forms(unit.db, app.owner_id, app.program_year)
+    ]
+    return LawyerHistory(
+        claims=await claims_history(unit.db, app.owner_id),
+        tier_years=await repo.tier_years(unit.db, app.owner_id, app.program_year),
+        application_started_on=app.created_at.date(),
+        part_time_lost_years=await years_part_time_lost(unit.db, app.owner_id),
+        consented_payors=frozenset(
+            key for form in earlier if form and (key := consented_payor(form)) is not None
+        ),
+        tax_certificate_on_file=app.tax_certificate_confirmed_at is not None,
+    )
 
 
 async def submit_application(
@@ -229,11 +272,7 @@ async def submit_application(
     if app.status not in EDITABLE:
         raise Conflict(f"A {app.status} application cannot be submitted.")
     form = ApplicationForm.model_validate(app.form)
-    history = LawyerHistory(
-        claims=await claims_history(unit.db, app.owner_id),
-        tier_years=await repo.tier_years(unit.db, app.owner_id, app.program_year),
-        application_started_on=app.created_at.date(),
-    )
+    history = await _history(unit, app)
     violations = check_application(form, history, program_year=app.program_year)
     if violations:
         raise RuleViolation(
@@ -255,16 +294,17 @@ async def submit_application(
             )
     quote = await quotes.price_and_store(
         unit,
-        quote_input(form, app.program_year),
+        quote_input(form, app.program_year, tax_exempt=tax_exempt(form, history)),
         owner_id=app.owner_id,
         firm_id=app.firm_id,
         created_by_id=principal.user_id,
     )
     before = app.status
     app.quote_id = quote.id
-    app.status = "submitted"
+    app.status = ApplicationStatus.submitted
     app.submitted_at = func.now()
     app.submitted_by_id = principal.user_id
+    app.rules_edition = RULES_EDITION
     await unit.db.flush()
     await unit.db.refresh(app)
     unit.audit.record_change(
@@ -272,7 +312,12 @@ async def submit_application(
         resource_type="application",
         resource_id=app.id,
         before={"status": before},
-        after={"status": app.status, "quote_id": quote.id, "total": str(quote.total)},
+        after={
+            "status": app.status,
+            "quote_id": quote.id,
+            "total": str(quote.total),
+            "rules_edition": app.rules_edition,
+        },
     )
     return await to_read(unit, app)
 
@@ -284,14 +329,10 @@ async def decide_application(
     app = await _load(unit, principal, application_id, for_update=True)
     if principal.role is not Role.underwriter:
         raise Forbidden("Only underwriters decide applications.")
-    if app.status != "submitted":
+    if app.status != ApplicationStatus.submitted:
         raise Conflict(f"A {app.status} application is not awaiting a decision.")
     before = app.status
-    app.status = {
-        Decision.approve: "approved",
-        Decision.decline: "declined",
-        Decision.request_information: "information_requested",
-    }[body.decision]
+    app.status = DECIDED_STATUS[body.decision]
     app.decided_at = func.now()
     app.decided_by_id = principal.user_id
     app.decision_note = body.note
@@ -314,7 +355,6 @@ async def _issue_policy(unit: Unit, app: Application) -> None:
     form = ApplicationForm.model_validate(app.form)
     quote = await get_quote_row(unit.db, app.quote_id)
     assert quote is not None and form.c.effective_date and form.c.deductible
-    years = form.a.years_in_practice
     policy = Policy(
         application_id=app.id,
         lawyer_id=app.owner_id,
@@ -322,10 +362,14 @@ async def _issue_policy(unit: Unit, app: Application) -> None:
         program_year=app.program_year,
         effective_date=form.c.effective_date,
         deductible=form.c.deductible.value,
-        new_lawyer_tier=years if years in NEW_LAWYER_TIERS else None,
+        new_lawyer_tier=new_lawyer_tier(form.a.years_in_practice),
         options=form.c.model_dump(mode="json"),
         # the Real Estate option waits for underwriting due diligence before it is in force
-        real_estate_status="pending_due_diligence" if form.c.real_estate else "not_taken",
+        real_estate_status=(
+            RealEstateStatus.pending_due_diligence
+            if form.c.real_estate
+            else RealEstateStatus.not_taken
+        ),
         real_estate_since=form.c.effective_date if form.c.real_estate else None,
         real_estate_fee_paid=next(
             (Decimal(ln["amount"]) for ln in quote["lines"] if ln["code"] == "real_estate_option"),
@@ -344,4 +388,39 @@ async def _issue_policy(unit: Unit, app: Application) -> None:
         resource_type="policy",
         resource_id=policy.id,
         details={"application_id": app.id, "real_estate_status": policy.real_estate_status},
+    )
+
+
+async def confirm_tax_certificate(
+    unit: Unit, principal: Principal, application_id: UUID, if_match: str | None
+) -> TaxCertificateRead:
+    """Staff confirm that a copy of the lawyer's Certificate of Indian Status or TCRD is on file,
+    so the submission is priced without sales tax (until a documents domain holds the copy)."""
+    app = await _load(unit, principal, application_id, for_update=True)
+    if principal.role not in CERTIFICATE_CONFIRMERS:
+        raise Forbidden("Only customer service and underwriters confirm a certificate on file.")
+    require_if_match(if_match, app.version)
+    if app.status not in EDITABLE:
+        raise Conflict(
+            f"A {app.status} application is priced already; the confirmation counts only before "
+            "it is submitted."
+        )
+    if app.tax_certificate_confirmed_at is None:
+        app.tax_certificate_confirmed_at = func.now()
+        app.tax_certificate_confirmed_by_id = principal.user_id
+        await unit.db.flush()
+        await unit.db.refresh(app)
+        unit.audit.record_change(
+            "application.tax_certificate_confirm",
+            resource_type="application",
+            resource_id=app.id,
+            before={"tax_certificate_on_file": False},
+            after={"tax_certificate_on_file": True, "confirmed_by_id": principal.user_id},
+        )
+    assert app.tax_certificate_confirmed_at is not None
+    return TaxCertificateRead(
+        application_id=app.id,
+        confirmed_at=app.tax_certificate_confirmed_at,
+        confirmed_by_id=app.tax_certificate_confirmed_by_id,
+        version=app.version,
     )

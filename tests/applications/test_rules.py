@@ -32,6 +32,8 @@ def complete(**sections) -> ApplicationForm:
             "years_in_practice": 10,
             "practised_outside_ontario": False,
             "billing_code": "AV11",
+            # the lawyer's own billings: Part-Time with an AV code needs them stated
+            "gross_billings": "90000.00",
             "hours_last_fiscal_year": 1600,
             "primary_area": 8,
         },
@@ -106,7 +108,12 @@ def test_effective_date_within_the_program_year():
 
 
 def test_new_call_enters_ac0_and_zero_hours():
-    new_call = {"years_in_practice": 0, "billing_code": "AC0", "hours_last_fiscal_year": 0}
+    new_call = {
+        "newly_called_first_time": True,
+        "years_in_practice": 0,
+        "billing_code": "AC0",
+        "hours_last_fiscal_year": 0,
+    }
     assert problems(complete(a=new_call)) == set()
     assert ("a.billing_code", "new_call_billings") in problems(
         complete(a={**new_call, "billing_code": "AC1"})
@@ -137,35 +144,6 @@ def test_high_deductibles_only_in_private_practice(nature, deductible):
     form = complete(b={"nature_of_practice": [nature]}, c={"deductible": deductible})
     assert ("c.deductible", "high_deductible_not_in_private_practice") in problems(form)
     assert problems(complete(c={"deductible": deductible})) == set()
-
-
-@pytest.mark.parametrize(
-    ("nature", "code", "amount", "expected"),
-    [
-        ("sole_practitioner", "AC5", None, None),  # wholly above 400,000
-        ("sole_practitioner", "AC6", None, None),
-        ("law_corporation_sole", "AC3", None, "billings_below_threshold"),
-        ("sole_practitioner", "AC4", None, "billings_amount_required"),  # straddles 400,000
-        ("sole_practitioner", "AC4", "400000.00", None),
-        ("sole_practitioner", "AC4", "399999.99", "billings_below_threshold"),
-        ("partnership_general", "AV11", None, None),  # wholly above 250,000
-        ("association", "AV9", None, "billings_below_threshold"),
-        ("law_corporation_not_sole", "AV10", None, "billings_amount_required"),  # straddles
-        ("partnership_llp", "AV10", "250000.00", None),
-        ("partnership_llp", "AV10", "249999.00", "billings_below_threshold"),
-    ],
-)
-def test_25000_deductible_billing_thresholds(nature, code, amount, expected):
-    form = complete(
-        a={"billing_code": code, "gross_billings": amount},
-        b={"nature_of_practice": [nature]},
-        c={"deductible": "25000_combined"},
-    )
-    codes = {c for _, c in problems(form)}
-    if expected is None:
-        assert codes == set()
-    else:
-        assert expected in codes
 
 
 @pytest.mark.parametrize(
@@ -242,6 +220,7 @@ def test_a_new_lawyer_tier_is_granted_in_two_policy_years_at_most():
 
 def test_section_d_may_be_empty_only_for_a_new_call():
     new_call = {
+        "newly_called_first_time": True,
         "years_in_practice": 0,
         "practised_outside_ontario": False,
         "billing_code": "AC0",
@@ -252,8 +231,12 @@ def test_section_d_may_be_empty_only_for_a_new_call():
         complete(d={"unreported_claims_or_circumstances": None})
     )
     outside = {**new_call, "practised_outside_ontario": True}
-    assert ("d.unreported_claims_or_circumstances", "required") in problems(
+    assert ("d.unreported_claims_or_circumstances", "required") not in problems(
         complete(a=outside, d={"unreported_claims_or_circumstances": None})
+    )  # refused instead as no first-time new call (see test_rules_corrections.py)
+    zero_years = {**new_call, "newly_called_first_time": False}
+    assert ("d.unreported_claims_or_circumstances", "required") in problems(
+        complete(a=zero_years, d={"unreported_claims_or_circumstances": None})
     )
 
 
@@ -270,13 +253,13 @@ def test_a_yes_in_section_d_needs_a_claims_notice():
 
 
 def test_third_party_payor_needs_consent():
-    assert ("e.third_party_consent_confirmed", "required") in problems(
-        complete(e={"third_party_payor": True})
-    )
-    assert (
-        problems(complete(e={"third_party_payor": True, "third_party_consent_confirmed": True}))
-        == set()
-    )
+    spouse = {
+        "third_party_payor": True,
+        "third_party_payor_relation": "spouse",
+        "third_party_payor_name": "Sam Lawyer",
+    }
+    assert ("e.third_party_consent_confirmed", "required") in problems(complete(e=spouse))
+    assert problems(complete(e={**spouse, "third_party_consent_confirmed": True})) == set()
 
 
 @pytest.mark.parametrize(

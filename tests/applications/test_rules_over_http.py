@@ -9,8 +9,18 @@ from sqlalchemy import text
 from tests.applications.test_api import _start, form_json
 from tests.factories import bearer, make_firm, make_user, user_token
 
-NEW_CALL = {"years_in_practice": 0, "billing_code": "AC0", "hours_last_fiscal_year": 0}
+NEW_CALL = {
+    "newly_called_first_time": True,
+    "years_in_practice": 0,
+    "billing_code": "AC0",
+    "hours_last_fiscal_year": 0,
+}
 PART_TIME = {"part_time": True, "practice_options_declaration_signed": True}
+SPOUSE_PAYS = {
+    "third_party_payor": True,
+    "third_party_payor_relation": "spouse",
+    "third_party_payor_name": "Sam Lawyer",
+}
 CASES = [
     # (rule, breaking sections, passing sections, field, code)
     (
@@ -67,9 +77,9 @@ CASES = [
         {"c": {"deductible": "25000_combined"}, "a": {"billing_code": "AV10"}},
         {
             "c": {"deductible": "25000_combined"},
-            "a": {"billing_code": "AV10", "gross_billings": "260000.00"},
+            "a": {"billing_code": "AV10", "average_gross_billings": "260000.00"},
         },
-        "a.gross_billings",
+        "a.average_gross_billings",
         "billings_amount_required",
     ),
     (
@@ -101,7 +111,7 @@ CASES = [
     ),
     (
         "part-time billings",
-        {"a": {"hours_last_fiscal_year": 500, "billing_code": "AV9"}, "c": PART_TIME},
+        {"a": {"hours_last_fiscal_year": 500, "billing_code": "AC2"}, "c": PART_TIME},
         {"a": {"hours_last_fiscal_year": 500, "billing_code": "AC1"}, "c": PART_TIME},
         "c.part_time",
         "part_time_billings",
@@ -132,8 +142,8 @@ CASES = [
     ),
     (
         "third-party payor",
-        {"e": {"third_party_payor": True}},
-        {"e": {"third_party_payor": True, "third_party_consent_confirmed": True}},
+        {"e": {**SPOUSE_PAYS, "third_party_consent_confirmed": False}},
+        {"e": {**SPOUSE_PAYS, "third_party_consent_confirmed": True}},
         "e.third_party_consent_confirmed",
         "required",
     ),
