@@ -60,8 +60,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 async def _with_unit(settings: Settings, work: Any) -> Any:
     """Run `work(unit)` in one committed transaction, audited as the operator at the console."""
-    from app.audit.chain import audit_key_from
-    from app.audit.recorder import Actor, AuditTrail
+    from app.core.audit_chain import audit_key_from
+    from app.core.audit_trail import Actor, AuditTrail
     from app.core.requestctx import RequestMeta
     from app.core.unit_of_work import Unit
 
@@ -159,7 +159,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
 
 async def _audit_verify(settings: Settings, *, seal_first: bool) -> int:
     from app.audit import service
-    from app.audit.chain import audit_key_from
+    from app.core.audit_chain import audit_key_from
 
     key = (
         settings.audit_key.encode() if settings.audit_key else audit_key_from(settings.signing_key)
@@ -182,7 +182,7 @@ async def _audit_verify(settings: Settings, *, seal_first: bool) -> int:
 
 def cmd_audit_seal(args: argparse.Namespace) -> int:
     from app.audit import service
-    from app.audit.chain import audit_key_from
+    from app.core.audit_chain import audit_key_from
 
     settings = Settings()
     key = (

@@ -13,9 +13,9 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.applications.router import router as applications_router
 from app.audit import service as audit_service
-from app.audit.chain import audit_key_from
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.core.audit_chain import audit_key_from
 from app.core.config import Settings
 from app.core.db import Database, resolve_database_url
 from app.core.errors import install_error_handlers

@@ -20,7 +20,7 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.etag import set_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.core.unit_of_work import UnitOfWork
+from app.core.unit_of_work import UnitOfWork, audited_as
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
@@ -37,6 +37,7 @@ def _answer(response: Response, application: ApplicationRead) -> ApplicationRead
 @router.post(
     "",
     operation_id="createApplication",
+    openapi_extra=audited_as("application.create"),
     summary="Start an application (a draft, from whatever is known)",
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationRead,
@@ -53,6 +54,7 @@ async def create_application(
 @router.get(
     "",
     operation_id="listApplications",
+    openapi_extra=audited_as("application.list"),
     summary="List the applications you may see",
     response_model=Page[ApplicationRead],
     responses=problem_responses(401, 403, 422),
@@ -72,6 +74,7 @@ async def list_applications(
 @router.get(
     "/{application_id}",
     operation_id="getApplication",
+    openapi_extra=audited_as("application.read"),
     summary="Read an application",
     response_model=ApplicationRead,
     responses=problem_responses(401, 403, 404),
@@ -85,6 +88,7 @@ async def get_application(
 @router.patch(
     "/{application_id}",
     operation_id="updateApplication",
+    openapi_extra=audited_as("application.update"),
     summary="Change a draft (send If-Match with its ETag)",
     response_model=ApplicationRead,
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
@@ -104,6 +108,7 @@ async def update_application(
 @router.post(
     "/{application_id}/submit",
     operation_id="submitApplication",
+    openapi_extra=audited_as("application.submit"),
     summary="Check every rule and freeze the application with its quote",
     response_model=ApplicationRead,
     responses=problem_responses(401, 403, 404, 409, 422),
@@ -117,6 +122,7 @@ async def submit_application(
 @router.post(
     "/{application_id}/decision",
     operation_id="decideApplication",
+    openapi_extra=audited_as("application.decision"),
     summary="Underwriting decision: approve (issues the policy), decline or request information",
     response_model=ApplicationRead,
     responses=problem_responses(401, 403, 404, 409, 422),

@@ -4,8 +4,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, Text, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, DateTime, Identity, Index, Integer, String, Text, Uuid, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
@@ -35,6 +35,8 @@ class AuditEvent(Base):
         Index("ix_audit_event_resource", "resource_type", "resource_id", "seq"),
         Index("ix_audit_event_action_seq", "action", "seq"),
         Index("ix_audit_event_xid", "xid"),
+        Index("ix_audit_event_subject_ids", "subject_ids", postgresql_using="gin"),
+        Index("ix_audit_event_resource_ids", "resource_ids", postgresql_using="gin"),
     )
 
     seq: Mapped[int] = mapped_column(BigInteger, Identity(always=False), primary_key=True)
@@ -51,6 +53,10 @@ class AuditEvent(Base):
     client_ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(512))
     details: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The people whose records the event concerns (the lawyer a quote is for), and for a list
+    # read the ids of the records it returned: "who saw this?" finds list reads too.
+    subject_ids: Mapped[list[uuid.UUID]] = mapped_column(ARRAY(Uuid()), server_default=text("'{}'"))
+    resource_ids: Mapped[list[str]] = mapped_column(ARRAY(String(64)), server_default=text("'{}'"))
     xid: Mapped[int] = mapped_column(Xid8(), server_default=text("pg_current_xact_id()"))
     mac: Mapped[str] = mapped_column(String(64))
 
@@ -68,6 +74,8 @@ class AuditSeal(Base):
     event_count: Mapped[int] = mapped_column(Integer)
     first_event_seq: Mapped[int | None] = mapped_column(BigInteger)
     last_event_seq: Mapped[int | None] = mapped_column(BigInteger)
+    # Every sealed event's number, so that verify can name the one that went missing.
+    event_seqs: Mapped[list[int] | None] = mapped_column(ARRAY(BigInteger))
     prev_hash: Mapped[str] = mapped_column(String(64))
     chain_hash: Mapped[str] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from app.audit.chain import MAC_FIELDS
-from app.audit.models import AuditEvent
+from app.core.audit_chain import MAC_FIELDS, OPTIONAL_MAC_FIELDS
+from app.core.audited import conditions
+from app.core.sql import Bound
 
 SEALER_LOCK_ID = 0x4C504C_A0D17  # one sealer at a time across workers and replicas
 
@@ -24,32 +25,28 @@ class EventFilter:
     action: str | None = None
     resource_type: str | None = None
     resource_id: str | None = None
+    subject_id: UUID | None = None
     outcome: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
 
-async def list_events(
-    db: AsyncSession, f: EventFilter, *, before_seq: int | None, limit: int
-) -> Sequence[AuditEvent]:
-    stmt = select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(limit)
-    if f.actor_id is not None:
-        stmt = stmt.where(AuditEvent.actor_id == f.actor_id)
-    if f.action is not None:
-        stmt = stmt.where(AuditEvent.action == f.action)
-    if f.resource_type is not None:
-        stmt = stmt.where(AuditEvent.resource_type == f.resource_type)
-    if f.resource_id is not None:
-        stmt = stmt.where(AuditEvent.resource_id == f.resource_id)
-    if f.outcome is not None:
-        stmt = stmt.where(AuditEvent.outcome == f.outcome)
-    if f.since is not None:
-        stmt = stmt.where(AuditEvent.occurred_at >= f.since)
-    if f.until is not None:
-        stmt = stmt.where(AuditEvent.occurred_at < f.until)
-    if before_seq is not None:
-        stmt = stmt.where(AuditEvent.seq < before_seq)
-    return (await db.execute(stmt)).scalars().all()
+def event_filter(f: EventFilter) -> Bound:
+    """The filters as one condition; each is served by an index (see AuditEvent)."""
+    return conditions(
+        actor_id=("r.actor_id = :v", f.actor_id),
+        action=("r.action = :v", f.action),
+        resource_type=("r.resource_type = :v", f.resource_type),
+        # the record itself, or a list read that returned it
+        resource_id=(
+            "(r.resource_id = :v OR r.resource_ids @> ARRAY[CAST(:v AS varchar)])",
+            f.resource_id,
+        ),
+        subject_id=("r.subject_ids @> ARRAY[CAST(:v AS uuid)]", f.subject_id),
+        outcome=("r.outcome = :v", f.outcome),
+        since=("r.occurred_at >= :v", f.since),
+        until=("r.occurred_at < :v", f.until),
+    )
 
 
 @dataclass(frozen=True)
@@ -93,9 +90,10 @@ async def insert_seal(conn: AsyncConnection, values: dict[str, Any]) -> None:
     await conn.execute(
         text(
             "INSERT INTO audit_seal (sealed_at, xid_from, xid_to, event_count, first_event_seq, "
-            "last_event_seq, prev_hash, chain_hash) VALUES (now(), CAST(:xid_from AS text)::xid8, "
-            "CAST(:xid_to AS text)::xid8, :event_count, :first_event_seq, :last_event_seq, "
-            ":prev_hash, :chain_hash)"
+            "last_event_seq, event_seqs, prev_hash, chain_hash) VALUES (now(), "
+            "CAST(:xid_from AS text)::xid8, CAST(:xid_to AS text)::xid8, :event_count, "
+            ":first_event_seq, :last_event_seq, CAST(:event_seqs AS bigint[]), :prev_hash, "
+            ":chain_hash)"
         ),
         {**values, "xid_from": str(values["xid_from"]), "xid_to": str(values["xid_to"])},
     )
@@ -103,7 +101,7 @@ async def insert_seal(conn: AsyncConnection, values: dict[str, Any]) -> None:
 
 async def stream_events(conn: AsyncConnection, batch: int = 5000) -> AsyncIterator[dict[str, Any]]:
     """Every event in sequence order, with the fields its MAC covers."""
-    columns = ", ".join(("seq", "mac", *MAC_FIELDS))
+    columns = ", ".join(("seq", "mac", *MAC_FIELDS, *OPTIONAL_MAC_FIELDS))
     last = 0
     while True:
         rows = (
@@ -129,7 +127,8 @@ async def all_seals(conn: AsyncConnection) -> list[dict[str, Any]]:
     rows = await conn.execute(
         text(
             "SELECT seq, xid_from::text AS xid_from, xid_to::text AS xid_to, event_count, "
-            "first_event_seq, last_event_seq, prev_hash, chain_hash FROM audit_seal ORDER BY seq"
+            "first_event_seq, last_event_seq, event_seqs, prev_hash, chain_hash FROM audit_seal "
+            "ORDER BY seq"
         )
     )
     return [dict(r) for r in rows.mappings()]

@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class AuditEventRead(BaseModel):
@@ -23,4 +23,6 @@ class AuditEventRead(BaseModel):
     request_id: str | None
     client_ip: str | None
     user_agent: str | None
+    subject_ids: list[UUID] = Field(description="Whose records these are (e.g. the lawyer's)")
+    resource_ids: list[str] = Field(description="A list read: the records it returned")
     details: dict[str, Any]

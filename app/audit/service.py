@@ -3,42 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit import repository as repo
-from app.audit.chain import GENESIS, event_mac, fold_chain
 from app.audit.schemas import AuditEventRead
-from app.core.errors import FieldError, InvalidInput
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.audit_chain import GENESIS, event_mac, fold_chain
+from app.core.audited import ALL, Source, read_page
+from app.core.pagination import Page, SeqKeyset
 from app.core.unit_of_work import Unit
+
+EVENTS = Source("audit_event", "audit_event AS r", subject=None, keyset=SeqKeyset())
 
 
 async def list_events(
     unit: Unit, f: repo.EventFilter, *, cursor: str | None, limit: int
 ) -> Page[AuditEventRead]:
-    position = decode_cursor(cursor)
-    try:  # a forged cursor is invalid input, not a crash
-        before = int(position[0]) if position else None
-        if before is not None and not 0 < before < 2**63:
-            raise ValueError(before)
-    except (TypeError, ValueError) as exc:
-        invalid = FieldError("cursor", "invalid", "The cursor is not valid.")
-        raise InvalidInput(errors=[invalid]) from exc
-    rows = await repo.list_events(unit.db, f, before_seq=before, limit=limit + 1)
-    page, more = rows[:limit], len(rows) > limit
-    unit.audit.record(
-        "audit_event.list",
-        resource_type="audit_event",
-        details={
-            "filters": {k: v for k, v in f.__dict__.items() if v is not None},
-            "cursor": cursor,
-            "ids": [e.id for e in page],
-        },
+    rows, next_cursor = await read_page(
+        unit,
+        EVENTS,
+        ALL,  # the route admits only auditors and admins, who see the whole trail
+        action="audit_event.list",
+        cursor=cursor,
+        limit=limit,
+        where=repo.event_filter(f),
+        filters=f.__dict__,
     )
     return Page(
-        items=[AuditEventRead.model_validate(e) for e in page],
-        next_cursor=encode_cursor([page[-1].seq]) if more and page else None,
+        items=[AuditEventRead.model_validate(dict(row)) for row in rows],
+        next_cursor=next_cursor,
     )
 
 
@@ -75,6 +69,7 @@ async def seal(engine: AsyncEngine, key: bytes) -> SealResult:
                 "event_count": len(events),
                 "first_event_seq": events[0][0] if events else None,
                 "last_event_seq": events[-1][0] if events else None,
+                "event_seqs": [seq for seq, _ in events],
                 "prev_hash": prev,
                 "chain_hash": fold_chain(key, prev, (mac for _, mac in events)),
             },
@@ -118,10 +113,7 @@ async def verify(engine: AsyncEngine, key: bytes) -> tuple[int, list[Finding]]:
             if len(events) != s["event_count"] or chain != s["chain_hash"]:
                 seqs = {seq for seq, _ in events}
                 span = f"events {s['first_event_seq']}..{s['last_event_seq']}"
-                missing = _first_gap(seqs, s["first_event_seq"], s["last_event_seq"])
-                # Sequence numbers have gaps, so an event gone from inside the batch cannot be
-                # named: the finding names the seal then, never an intact event.
-                culprit = missing
+                culprit = _first_missing(seqs, s)
                 kind = "removed" if len(events) < s["event_count"] else "inserted or changed"
                 findings.append(
                     Finding(culprit, seal_seq, f"an event was {kind} in the sealed batch ({span})")
@@ -130,10 +122,11 @@ async def verify(engine: AsyncEngine, key: bytes) -> tuple[int, list[Finding]]:
     return checked, findings
 
 
-def _first_gap(seqs: set[int], first: int | None, last: int | None) -> int | None:
-    if first is None or last is None:
-        return None
-    for seq in (first, last):
-        if seq not in seqs:
-            return seq
-    return None
+def _first_missing(seqs: set[int], seal: dict[str, Any]) -> int | None:
+    """The first event the seal names that is gone. A seal keeps every event's number; seals
+    made before it did name only the first and the last (numbers have gaps: a rolled-back
+    insert uses one up), so for them a gap in between cannot be told from a removal."""
+    sealed = seal.get("event_seqs")
+    if sealed is None:
+        sealed = [n for n in (seal["first_event_seq"], seal["last_event_seq"]) if n is not None]
+    return next((n for n in sealed if n not in seqs), None)

@@ -7,10 +7,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from app.audit.recorder import Outcome
 from app.auth import service
 from app.auth.errors import CsrfHeaderMissing
 from app.auth.principal import Principal
+from app.core.audit_trail import Outcome
 from app.core.errors import Forbidden, NotAuthenticated, RateLimited
 from app.core.requestctx import current_request_meta
 from app.core.unit_of_work import Unit, UnitOfWork

@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
-from app.audit.recorder import Actor
+from app.core.audit_trail import Actor
 from app.users.roles import STAFF_ROLES, Role
 
 

@@ -32,7 +32,7 @@ RETURNING auth_session.id"""
 
 
 def touch_params(claims: AccessClaims, idle: timedelta) -> dict[str, Any]:
-    """Parameters named session_*, so they combine with other statements' parameters."""
+    """The parameters of TOUCH_SESSION_SQL."""
     return {
         "session_id": claims.session_id,
         "session_user_id": claims.user_id,

@@ -18,7 +18,7 @@ from app.auth.schemas import (
     TokenRead,
 )
 from app.core.errors import FieldError, InvalidInput, problem_responses
-from app.core.unit_of_work import UnitOfWork
+from app.core.unit_of_work import UnitOfWork, audited_as
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -31,6 +31,7 @@ def _set_session_cookie(response: Response, name: str, token: str) -> None:
 @router.post(
     "/token",
     operation_id="createToken",
+    openapi_extra=audited_as("auth.login"),
     summary="Log in (OAuth2 password or client credentials)",
     response_model=TokenRead,
     responses=problem_responses(400, 401, 422, 429),
@@ -68,6 +69,7 @@ async def create_token(
 @router.post(
     "/logout",
     operation_id="logout",
+    openapi_extra=audited_as("auth.logout"),
     summary="End the current session",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(401, 403),
@@ -84,6 +86,7 @@ async def logout(unit: UnitOfWork, principal: CurrentPrincipal, response: Respon
 @router.post(
     "/password",
     operation_id="changePassword",
+    openapi_extra=audited_as("auth.password_change"),
     summary="Change your password (ends your other sessions)",
     response_model=PasswordChanged,
     responses=problem_responses(401, 403, 422),
@@ -100,6 +103,7 @@ async def change_password(
 @router.post(
     "/password-reset",
     operation_id="requestPasswordReset",
+    openapi_extra=audited_as("auth.password_reset_request"),
     summary="Ask for a password reset code by e-mail",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=Accepted,
@@ -116,6 +120,7 @@ async def request_password_reset(unit: UnitOfWork, body: PasswordResetRequest) -
 @router.post(
     "/password-reset/confirm",
     operation_id="confirmPasswordReset",
+    openapi_extra=audited_as("auth.password_reset"),
     summary="Set a new password with a reset code (ends every session)",
     status_code=status.HTTP_204_NO_CONTENT,
     responses=problem_responses(422, 429),

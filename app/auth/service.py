@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.recorder import Actor, Outcome
 from app.auth import repository as repo
 from app.auth.errors import (
     InvalidCredentials,
@@ -24,10 +22,12 @@ from app.auth.passwords import password_problems
 from app.auth.principal import Principal
 from app.auth.rules import AttemptOutcome, LockoutState, apply_attempt
 from app.core import tokens
+from app.core.audit_trail import Actor, Outcome
 from app.core.config import Settings
 from app.core.errors import AppError, FieldError, InvalidInput
 from app.core.requestctx import current_request_meta
 from app.core.security import digest_token, hash_password, new_secret, verify_password
+from app.core.sql import Bound
 from app.core.unit_of_work import Unit
 from app.users.models import AppUser
 from app.users.roles import Role
@@ -170,10 +170,9 @@ class LiveSession:
 
     claims: tokens.AccessClaims
     idle: timedelta
-    touch_sql: str = repo.TOUCH_SESSION_SQL
 
-    def touch_params(self) -> dict[str, Any]:
-        return repo.touch_params(self.claims, self.idle)
+    def touch(self) -> Bound:
+        return Bound(repo.TOUCH_SESSION_SQL, repo.touch_params(self.claims, self.idle))
 
     async def ended_error(self, db: AsyncSession) -> AppError:
         """Why the session did not slide: revoked (logout, disable, rights changed) or expired."""

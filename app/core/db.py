@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,6 +23,28 @@ from app.core.config import Settings
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "lpl"
+# Execution options: a unit of work that read in autocommit (see Unit.read) is read-only;
+# only its own bookkeeping (the session slide and the audit events) may still write.
+READ_ONLY_UNIT = "lpl_read_only_unit"
+UNIT_BOOKKEEPING = "lpl_unit_bookkeeping"
+
+
+class WriteAfterAutocommitRead(RuntimeError):
+    """A write on a connection left in autocommit by an audited read: it would not share a
+    transaction with anything, so it is refused."""
+
+
+def _refuse_writes_after_autocommit_read(
+    conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool
+) -> None:
+    options = context.execution_options if context is not None else conn.get_execution_options()
+    if (
+        options.get(READ_ONLY_UNIT)
+        and not options.get(UNIT_BOOKKEEPING)
+        and statement.lstrip()[:6].upper() != "SELECT"
+    ):
+        raise WriteAfterAutocommitRead(f"refused after an autocommit read: {statement[:60]!r}")
+
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -34,6 +57,17 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def violated_constraint(exc: IntegrityError) -> str | None:
+    """The name of the constraint (or unique index) a statement violated, as PostgreSQL reports it.
+
+    SQLAlchemy's asyncpg dialect wraps the driver's error: `exc.orig` is its DBAPI-style adapter,
+    raised from the asyncpg exception, which carries `constraint_name`. None when there is none.
+    """
+    driver_error = exc.orig.__cause__ if exc.orig is not None else None
+    name = getattr(driver_error, "constraint_name", None)
+    return name if isinstance(name, str) else None
 
 
 def async_url(url: str) -> str:
@@ -86,6 +120,9 @@ class Database:
             pool_pre_ping=False,
             pool_recycle=1800,
             **engine_args,
+        )
+        event.listen(
+            engine.sync_engine, "before_cursor_execute", _refuse_writes_after_autocommit_read
         )
         return cls(engine, async_sessionmaker(engine, expire_on_commit=False, autoflush=False))
 

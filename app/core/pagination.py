@@ -1,10 +1,18 @@
-"""Cursor pagination: `?limit=&cursor=` in, `{"items": [...], "next_cursor": ...}` out."""
+"""Cursor pagination: `?limit=&cursor=` in, `{"items": [...], "next_cursor": ...}` out.
+
+One keyset rule for every list: newest first by a time column and the id (or by a sequence
+number), the position after the last item carried in an opaque cursor, `limit + 1` rows read
+to know whether there is a next page. A cursor is validated completely: a tampered one is a
+422 naming `cursor`, never an error of the database.
+"""
 
 from __future__ import annotations
 
 import base64
 import json
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
@@ -12,11 +20,17 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from app.core.errors import FieldError, InvalidInput
+from app.core.sql import Bound
 
 T = TypeVar("T")
+R = TypeVar("R", bound=Mapping[Any, Any])
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+# Positions outside these bounds cannot come from a record of ours.
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+_MAX_SEQ = 2**63 - 1
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
 Cursor = Annotated[
@@ -29,26 +43,13 @@ class Page(BaseModel, Generic[T]):
     next_cursor: str | None
 
 
+def _invalid() -> InvalidInput:
+    return InvalidInput(errors=[FieldError("cursor", "invalid", "The cursor is not valid.")])
+
+
 def encode_cursor(position: list[Any]) -> str:
     raw = json.dumps(position, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def encode_time_cursor(created_at: datetime, record_id: UUID) -> str:
-    """Position after a record in (created_at, id) order."""
-    return encode_cursor([created_at.isoformat(), str(record_id)])
-
-
-def decode_time_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
-    position = decode_cursor(cursor)
-    if position is None:
-        return None
-    try:
-        return datetime.fromisoformat(position[0]), UUID(position[1])
-    except (ValueError, IndexError, TypeError) as exc:
-        raise InvalidInput(
-            errors=[FieldError("cursor", "invalid", "The cursor is not valid.")]
-        ) from exc
 
 
 def decode_cursor(cursor: str | None) -> list[Any] | None:
@@ -58,9 +59,94 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            errors=[FieldError("cursor", "invalid", "The cursor is not valid.")]
-        ) from exc
+        raise _invalid() from exc
     if not isinstance(value, list):
-        raise InvalidInput(errors=[FieldError("cursor", "invalid", "The cursor is not valid.")])
+        raise _invalid()
     return value
+
+
+@dataclass(frozen=True)
+class TimeKeyset:
+    """Newest first by (r.<at>, r.id), or oldest first; `at` a timestamp column, or a text
+    column when `text` is set (a firm number, say)."""
+
+    at: str = "created_at"
+    newest_first: bool = True
+    text: bool = False
+
+    @property
+    def order(self) -> str:
+        way = "DESC" if self.newest_first else "ASC"
+        return f"r.{self.at} {way}, r.id {way}"
+
+    def _position(self, cursor: str | None) -> tuple[datetime | str | None, UUID | None]:
+        position = decode_cursor(cursor)
+        if position is None:
+            return None, None
+        try:
+            if len(position) != 2 or not all(isinstance(p, str) for p in position):
+                raise ValueError(position)
+            last_id = UUID(position[1])
+            if self.text:
+                if len(position[0]) > 64 or "\x00" in position[0]:
+                    raise ValueError(position)
+                return position[0], last_id
+            at = datetime.fromisoformat(position[0])
+        except ValueError as exc:
+            raise _invalid() from exc
+        if at.tzinfo is None or not _EARLIEST <= at <= _LATEST:
+            raise _invalid()
+        return at, last_id
+
+    def after(self, cursor: str | None) -> Bound:
+        """SQL condition: rows after the cursor's position (all rows without one)."""
+        at, last_id = self._position(cursor)
+        kind = "varchar" if self.text else "timestamptz"
+        beyond = "<" if self.newest_first else ">"
+        return Bound(
+            f"(CAST(:at AS {kind}) IS NULL OR (r.{self.at}, r.id)"
+            f" {beyond} (CAST(:at AS {kind}), CAST(:id AS uuid)))",
+            {"at": at, "id": last_id},
+        )
+
+    def cursor_after(self, row: Mapping[Any, Any]) -> str:
+        at = row[self.at]
+        return encode_cursor([at if self.text else at.isoformat(), str(row["id"])])
+
+
+@dataclass(frozen=True)
+class SeqKeyset:
+    """Newest first by a sequence number."""
+
+    column: str = "seq"
+
+    @property
+    def order(self) -> str:
+        return f"r.{self.column} DESC"
+
+    def after(self, cursor: str | None) -> Bound:
+        position = decode_cursor(cursor)
+        before: int | None = None
+        if position is not None:
+            if len(position) != 1 or type(position[0]) is not int:
+                raise _invalid()
+            before = position[0]
+            if not 0 < before <= _MAX_SEQ:
+                raise _invalid()
+        return Bound(
+            f"(CAST(:before AS bigint) IS NULL OR r.{self.column} < CAST(:before AS bigint))",
+            {"before": before},
+        )
+
+    def cursor_after(self, row: Mapping[Any, Any]) -> str:
+        return encode_cursor([int(row[self.column])])
+
+
+Keyset = TimeKeyset | SeqKeyset
+
+
+def split_page(rows: Sequence[R], limit: int, keyset: Keyset) -> tuple[Sequence[R], str | None]:
+    """The page (at most `limit` of the `limit + 1` rows read) and the cursor after it."""
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, (keyset.cursor_after(page[-1]) if more and page else None)

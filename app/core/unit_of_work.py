@@ -9,31 +9,37 @@ and is then recorded on its own.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import text
+from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.recorder import AuditTrail, Outcome, read_with_event
+from app.core.audit_trail import Actor, AuditTrail, Outcome
 from app.core.config import Settings
-from app.core.db import Database
+from app.core.db import READ_ONLY_UNIT, UNIT_BOOKKEEPING, Database
 from app.core.errors import AppError
 from app.core.requestctx import current_request_meta
+from app.core.sql import Bound, statement
 
 AUDITED_REFUSALS = frozenset({401, 403, 404})
+AUDIT_ACTION = "x-audit-action"
+
+
+def audited_as(action: str) -> dict[str, Any]:
+    """A route's `openapi_extra`: the audit action of the request, success or refusal alike."""
+    return {AUDIT_ACTION: action}
 
 
 class SessionGuard(Protocol):
     """The caller's session, checked and slid when the unit of work finishes."""
 
-    @property
-    def touch_sql(self) -> str: ...
-
-    def touch_params(self) -> dict[str, Any]: ...
+    def touch(self) -> Bound:
+        """An UPDATE ... RETURNING that slides a live session and returns no row otherwise."""
+        ...
 
     async def ended_error(self, db: AsyncSession) -> AppError: ...
 
@@ -44,6 +50,7 @@ class Unit:
     audit: AuditTrail
     settings: Settings
     session_guard: SessionGuard | None = field(default=None)
+    read_only: bool = field(default=False)
 
     async def check_session_now(self) -> None:
         """Check and slide the session at once (before an action that ends it, like logout)."""
@@ -51,49 +58,38 @@ class Unit:
         if guard is not None and not await _touch(self.db, guard):
             raise await guard.ended_error(self.db)
 
-    async def read_one(
-        self,
-        select_sql: str,
-        params: dict[str, Any],
-        *,
-        action: str,
-        resource_type: str,
-        resource_id: object,
-    ) -> dict[str, Any] | None:
-        """An audited read of one record. As the first work of a request, it slides the
-        session, reads and records the read in one statement, committed on its own (the
-        request then has nothing left to commit); otherwise read and record as usual.
-        Only for a request that does nothing but this read: the connection is left in
-        autocommit, so a write after it would not share a transaction with anything."""
-        guard = self.session_guard
-        if guard is None or self.db.in_transaction():
-            row = (await (await self.db.connection()).execute(text(select_sql), params)).first()
-            if row is not None:
-                self.audit.record(action, resource_type=resource_type, resource_id=resource_id)
-            return dict(row._mapping) if row is not None else None
-        conn = await self.db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        self.session_guard = None
-        alive, found = await read_with_event(
-            conn,
-            touch_sql=guard.touch_sql,
-            touch_params=guard.touch_params(),
-            select_sql=select_sql,
-            select_params=params,
-            event=self.audit.event(action, resource_type=resource_type, resource_id=resource_id),
-        )
-        if not alive:
-            raise await guard.ended_error(self.db)
-        return found
+    async def read(self, query: Bound) -> Sequence[RowMapping]:
+        """The SELECT of an audited read (a record by id, a page of a list).
+
+        As the first work of a request it runs in autocommit: the request's one write is then
+        the statement that slides the session and writes its audit events when the unit of
+        work finishes (two round trips in all, no BEGIN or COMMIT), and nothing reaches the
+        client unless that statement succeeded. From then on the unit is read-only: any other
+        write on its connection is refused (raised, never silently done outside a transaction).
+        """
+        if not self.db.in_transaction():
+            await self.db.connection(
+                execution_options={"isolation_level": "AUTOCOMMIT", READ_ONLY_UNIT: True}
+            )
+            self.read_only = True
+        conn = await self.db.connection()
+        stmt, params = statement(query)
+        return (await conn.execute(stmt, params)).mappings().all()
 
 
 async def _touch(db: AsyncSession, guard: SessionGuard) -> bool:
+    stmt, params = statement(guard.touch())
     conn = await db.connection()
-    return (await conn.execute(text(guard.touch_sql), guard.touch_params())).first() is not None
+    result = await conn.execute(stmt, params, execution_options={UNIT_BOOKKEEPING: True})
+    return result.first() is not None
 
 
 def route_action(request: Request) -> str:
-    """'GET /quotes/{quote_id}': the operation a refusal was for."""
+    """The audit action of the request's route ("quote.read"), as its successes are recorded."""
     route = request.scope.get("route")
+    declared = (getattr(route, "openapi_extra", None) or {}).get(AUDIT_ACTION)
+    if declared:
+        return str(declared)
     path = getattr(route, "path", request.url.path)
     return f"{request.method} {path}"
 
@@ -134,11 +130,9 @@ async def _finish(unit: Unit) -> AppError | None:
     """Write the audit events and slide the session (one statement), then commit.
     Returns the 401 to answer instead when the session has ended (nothing is committed)."""
     guard, unit.session_guard = unit.session_guard, None
-    written = await unit.audit.flush(
-        unit.db,
-        touch_sql=guard.touch_sql if guard else None,
-        touch_params=guard.touch_params() if guard else None,
-    )
+    if guard is None and not unit.audit.has_pending and not unit.db.in_transaction():
+        return None
+    written = await unit.audit.flush(unit.db, touch=guard.touch() if guard else None)
     if not written:
         assert guard is not None
         await unit.db.rollback()
@@ -186,3 +180,5 @@ async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
 # Function scope: the commit happens before the response is sent, so a client never sees
 # data whose audit event failed to commit.
 UnitOfWork = Annotated[Unit, Depends(unit_of_work, scope="function")]
+
+__all__ = ["Actor", "Outcome", "Unit", "UnitOfWork", "audited_as"]

@@ -15,10 +15,3 @@ async def get_firm(db: AsyncSession, firm_id: UUID) -> Firm | None:
 async def firm_number_taken(db: AsyncSession, firm_number: str) -> bool:
     stmt = select(Firm.id).where(Firm.firm_number == firm_number)
     return (await db.execute(stmt)).first() is not None
-
-
-async def list_firms(db: AsyncSession, *, after: str | None, limit: int) -> list[Firm]:
-    stmt = select(Firm).order_by(Firm.firm_number).limit(limit)
-    if after is not None:
-        stmt = stmt.where(Firm.firm_number > after)
-    return list((await db.execute(stmt)).scalars())

@@ -5,8 +5,10 @@ from __future__ import annotations
 from uuid import UUID
 
 from app.auth.principal import Principal
-from app.core.errors import Conflict, FieldError, NotFound
-from app.core.pagination import Page, decode_cursor, encode_cursor
+from app.core.audited import Source, read_page, read_record
+from app.core.errors import Conflict, FieldError
+from app.core.pagination import Page, TimeKeyset
+from app.core.sql import Bound
 from app.core.unit_of_work import Unit
 from app.firms import repository as repo
 from app.firms.models import Firm
@@ -33,25 +35,31 @@ async def create_firm(unit: Unit, body: FirmCreate) -> Firm:
     return firm
 
 
-async def read_firm(unit: Unit, principal: Principal, firm_id: UUID) -> Firm:
-    firm = await repo.get_firm(unit.db, firm_id)
-    if firm is None or not (principal.is_staff or principal.firm_id == firm.id):
-        raise NotFound("No such firm.", resource_type="firm", resource_id=str(firm_id))
-    unit.audit.record("firm.read", resource_type="firm", resource_id=firm.id)
-    return firm
+FIRMS = Source(
+    "firm",
+    "firm AS r",
+    subject=None,
+    keyset=TimeKeyset("firm_number", newest_first=False, text=True),
+)
 
 
-async def list_firms(unit: Unit, *, cursor: str | None, limit: int) -> Page[FirmRead]:
-    position = decode_cursor(cursor)
-    after = str(position[0]) if position else None
-    firms = await repo.list_firms(unit.db, after=after, limit=limit + 1)
-    page, more = firms[:limit], len(firms) > limit
-    unit.audit.record(
-        "firm.list",
-        resource_type="firm",
-        details={"cursor": cursor, "limit": limit, "ids": [f.id for f in page]},
+def visible_to(principal: Principal) -> Bound:
+    """Staff see every firm; a firm's own people see theirs."""
+    return Bound(
+        "(CAST(:staff AS boolean) OR r.id = CAST(:own AS uuid))",
+        {"staff": principal.is_staff, "own": principal.firm_id},
     )
-    return Page(
-        items=[FirmRead.model_validate(f) for f in page],
-        next_cursor=encode_cursor([page[-1].firm_number]) if more else None,
+
+
+async def read_firm(unit: Unit, principal: Principal, firm_id: UUID) -> FirmRead:
+    row = await read_record(unit, FIRMS, firm_id, visible_to(principal), action="firm.read")
+    return FirmRead.model_validate(dict(row))
+
+
+async def list_firms(
+    unit: Unit, principal: Principal, *, cursor: str | None, limit: int
+) -> Page[FirmRead]:
+    rows, next_cursor = await read_page(
+        unit, FIRMS, visible_to(principal), action="firm.list", cursor=cursor, limit=limit
     )
+    return Page(items=[FirmRead.model_validate(dict(r)) for r in rows], next_cursor=next_cursor)

@@ -11,7 +11,7 @@ from app.auth.dependencies import CurrentPrincipal, require_scope
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.core.unit_of_work import UnitOfWork
+from app.core.unit_of_work import UnitOfWork, audited_as
 from app.policies import service
 from app.policies.schemas import ChangeCreate, ChangeRead, PolicyDetail, RealEstateReview
 
@@ -24,6 +24,7 @@ Writer = Annotated[Principal, Depends(require_scope("applications:write"))]
 @router.get(
     "",
     operation_id="listPolicies",
+    openapi_extra=audited_as("policy.list"),
     summary="List the policies you may see",
     response_model=Page[PolicyDetail],
     responses=problem_responses(401, 403, 422),
@@ -37,6 +38,7 @@ async def list_policies(
 @router.get(
     "/{policy_id}",
     operation_id="getPolicy",
+    openapi_extra=audited_as("policy.read"),
     summary="Read a policy",
     response_model=PolicyDetail,
     responses=problem_responses(401, 403, 404),
@@ -48,6 +50,7 @@ async def get_policy(unit: UnitOfWork, principal: Reader, policy_id: UUID) -> Po
 @router.get(
     "/{policy_id}/changes",
     operation_id="listPolicyChanges",
+    openapi_extra=audited_as("policy.changes.list"),
     summary="The policy's mid-term changes and their premium adjustments",
     response_model=list[ChangeRead],
     responses=problem_responses(401, 403, 404),
@@ -59,6 +62,7 @@ async def list_changes(unit: UnitOfWork, principal: Reader, policy_id: UUID) -> 
 @router.post(
     "/{policy_id}/changes",
     operation_id="createPolicyChange",
+    openapi_extra=audited_as("policy.change"),
     summary="Request a mid-term change (Real Estate added or removed, Part-Time lost)",
     status_code=status.HTTP_201_CREATED,
     response_model=ChangeRead,
@@ -73,6 +77,7 @@ async def create_change(
 @router.post(
     "/{policy_id}/real-estate-review",
     operation_id="reviewPolicyRealEstate",
+    openapi_extra=audited_as("policy.real_estate_review"),
     summary="Underwriting's due diligence on the Real Estate option",
     response_model=PolicyDetail,
     responses=problem_responses(401, 403, 404, 409, 422),

@@ -8,8 +8,9 @@ from uuid import UUID
 
 from app.applications.models import Policy
 from app.auth.principal import Principal
+from app.core.audited import read_page, read_record
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
+from app.core.pagination import Page
 from app.core.unit_of_work import Unit
 from app.policies import repository as repo
 from app.policies import rules
@@ -50,27 +51,25 @@ async def _load(
 
 
 async def read_policy(unit: Unit, principal: Principal, policy_id: UUID) -> PolicyDetail:
-    policy = await _load(unit, principal, policy_id)
-    unit.audit.record("policy.read", resource_type="policy", resource_id=policy.id)
-    return PolicyDetail.model_validate(policy)
+    row = await read_record(
+        unit, repo.POLICIES, policy_id, repo.visible_to(principal), action="policy.read"
+    )
+    return PolicyDetail.model_validate(dict(row))
 
 
 async def list_policies(
     unit: Unit, principal: Principal, *, cursor: str | None, limit: int
 ) -> Page[PolicyDetail]:
-    rows = await repo.list_visible(
-        unit.db, principal, after=decode_time_cursor(cursor), limit=limit + 1
+    rows, next_cursor = await read_page(
+        unit,
+        repo.POLICIES,
+        repo.visible_to(principal),
+        action="policy.list",
+        cursor=cursor,
+        limit=limit,
     )
-    page, more = rows[:limit], len(rows) > limit
-    unit.audit.record(
-        "policy.list",
-        resource_type="policy",
-        details={"cursor": cursor, "ids": [p.id for p in page]},
-    )
-    last = page[-1] if page else None
     return Page(
-        items=[PolicyDetail.model_validate(p) for p in page],
-        next_cursor=encode_time_cursor(last.issued_at, last.id) if more and last else None,
+        items=[PolicyDetail.model_validate(dict(row)) for row in rows], next_cursor=next_cursor
     )
 
 
@@ -81,7 +80,8 @@ async def list_changes(unit: Unit, principal: Principal, policy_id: UUID) -> lis
         "policy.changes.list",
         resource_type="policy",
         resource_id=policy.id,
-        details={"ids": [c.id for c in changes]},
+        resource_ids=[c.id for c in changes],
+        subjects=[policy.lawyer_id],
     )
     return [ChangeRead.model_validate(c) for c in changes]
 

@@ -8,40 +8,24 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, and_, or_, select, text
+from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
+from app.core.audited import Source
+from app.core.sql import Bound
 from app.quotes.models import Quote
-from app.users.acting_for import lawyer_record_visible
-from app.users.roles import FIRM_ROLES, Role
+from app.users.acting_for import lawyer_records_visible
+from app.users.roles import Role
 
 QUOTE_READERS = frozenset({Role.customer_service, Role.underwriter, Role.finance})
+QUOTES = Source("quote", "quote AS r")
 _quote = cast(Table, Quote.__table__)
 
 
-# One statement for every role: the caller's own quote, their firm's (firm roles), or any
-# (staff with need to know). GET /quotes/{id} is the hottest read.
-GET_VISIBLE_SQL = (
-    "SELECT * FROM quote WHERE id = :quote_id AND (owner_id = :user_id"
-    " OR firm_id = CAST(:firm_id AS uuid) OR CAST(:any_quote AS boolean))"
-)
-
-
-def visibility_params(principal: Principal) -> dict[str, Any]:
-    firm_wide = principal.role in FIRM_ROLES and principal.firm_id is not None
-    return {
-        "user_id": principal.user_id if principal.role is Role.lawyer else None,
-        "firm_id": principal.firm_id if firm_wide else None,
-        "any_quote": principal.role in QUOTE_READERS,
-    }
-
-
-def visible_to(principal: Principal) -> ColumnElement[bool]:
-    """The same rule as GET_VISIBLE_SQL, as an expression for list queries."""
-    return lawyer_record_visible(
-        principal, owner=_quote.c.owner_id, firm=_quote.c.firm_id, readers=QUOTE_READERS
-    )
+def visible_to(principal: Principal) -> Bound:
+    """The one rule for who sees a quote: the lawyer's own, their current firm's, or staff."""
+    return lawyer_records_visible(principal, readers=QUOTE_READERS)
 
 
 _JSON_COLUMNS = ("inputs", "lines", "instalments")
@@ -60,33 +44,6 @@ async def insert_quote(db: AsyncSession, values: dict[str, Any]) -> datetime:
     conn = await db.connection()
     created: datetime = (await conn.execute(_INSERT_QUOTE, params)).scalar_one()
     return created
-
-
-async def list_visible(
-    db: AsyncSession,
-    principal: Principal,
-    *,
-    lawyer_id: UUID | None,
-    after: tuple[datetime, UUID] | None,
-    limit: int,
-) -> list[dict[str, Any]]:
-    stmt = (
-        select(_quote)
-        .where(visible_to(principal))
-        .order_by(_quote.c.created_at.desc(), _quote.c.id.desc())
-        .limit(limit)
-    )
-    if lawyer_id is not None:
-        stmt = stmt.where(_quote.c.owner_id == lawyer_id)
-    if after is not None:
-        created, last_id = after
-        stmt = stmt.where(
-            or_(
-                _quote.c.created_at < created,
-                and_(_quote.c.created_at == created, _quote.c.id < last_id),
-            )
-        )
-    return [dict(r) for r in (await db.execute(stmt)).mappings()]
 
 
 async def get_quote_row(db: AsyncSession, quote_id: UUID) -> dict[str, Any] | None:

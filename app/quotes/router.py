@@ -12,7 +12,7 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork
+from app.core.unit_of_work import UnitOfWork, audited_as
 from app.quotes import service
 from app.quotes.schemas import QuoteCreate, QuoteRead
 
@@ -25,6 +25,7 @@ QuoteReader = Annotated[Principal, Depends(require_scope("quotes:read"))]
 @router.post(
     "",
     operation_id="createQuote",
+    openapi_extra=audited_as("quote.create"),
     summary="Price a premium quote",
     status_code=status.HTTP_201_CREATED,
     response_model=QuoteRead,
@@ -38,6 +39,7 @@ async def create_quote(unit: UnitOfWork, principal: QuoteWriter, body: QuoteCrea
 @router.get(
     "/{quote_id}",
     operation_id="getQuote",
+    openapi_extra=audited_as("quote.read"),
     summary="Read a quote",
     response_model=QuoteRead,
     responses=problem_responses(401, 403, 404),
@@ -49,6 +51,7 @@ async def get_quote(unit: UnitOfWork, principal: QuoteReader, quote_id: UUID) ->
 @router.get(
     "",
     operation_id="listQuotes",
+    openapi_extra=audited_as("quote.list"),
     summary="List the quotes you may see (your own, your firm's, or all for staff)",
     response_model=Page[QuoteRead],
     responses=problem_responses(401, 403, 422),

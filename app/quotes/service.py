@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import date
 from enum import Enum
 from typing import Any
 from uuid import UUID
 
 from app.auth.principal import Principal
-from app.core.errors import FieldError, InvalidInput, NotFound
-from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
+from app.core.audited import conditions, read_page, read_record
+from app.core.errors import FieldError, InvalidInput
+from app.core.pagination import Page
 from app.core.unit_of_work import Unit
 from app.quotes import repository as repo
 from app.quotes.rate_tables import available_years, load_rate_table
 from app.quotes.rules import QuoteInput, QuoteInputError, compute_quote
 from app.quotes.schemas import QuoteCreate, QuoteRead
 from app.users.acting_for import lawyer_acted_for
-from app.users.roles import Role
 
 INPUT_FIELDS = (
     "program_year",
@@ -32,7 +33,6 @@ INPUT_FIELDS = (
     "indian_status_certificate",
     "payment_plan",
 )
-QUOTE_CREATORS = frozenset({Role.lawyer, Role.firm_admin, Role.integration})
 
 
 def _json_value(value: Any) -> Any:
@@ -45,7 +45,7 @@ def _money(value: Any) -> str:
     return f"{value:.2f}"
 
 
-def to_read(row: dict[str, Any]) -> QuoteRead:
+def to_read(row: Mapping[Any, Any]) -> QuoteRead:
     return QuoteRead.model_validate(
         {
             "id": row["id"],
@@ -127,37 +127,23 @@ async def price_and_store(
 
 
 async def read_quote(unit: Unit, principal: Principal, quote_id: UUID) -> QuoteRead:
-    row = await unit.read_one(
-        repo.GET_VISIBLE_SQL,
-        {"quote_id": quote_id, **repo.visibility_params(principal)},
-        action="quote.read",
-        resource_type="quote",
-        resource_id=quote_id,
+    row = await read_record(
+        unit, repo.QUOTES, quote_id, repo.visible_to(principal), action="quote.read"
     )
-    if row is None:
-        raise NotFound("No such quote.", resource_type="quote", resource_id=str(quote_id))
     return to_read(row)
 
 
 async def list_quotes(
     unit: Unit, principal: Principal, *, lawyer_id: UUID | None, cursor: str | None, limit: int
 ) -> Page[QuoteRead]:
-    after = decode_time_cursor(cursor)
-    rows = await repo.list_visible(
-        unit.db, principal, lawyer_id=lawyer_id, after=after, limit=limit + 1
+    rows, next_cursor = await read_page(
+        unit,
+        repo.QUOTES,
+        repo.visible_to(principal),
+        action="quote.list",
+        cursor=cursor,
+        limit=limit,
+        where=conditions(lawyer_id=("r.owner_id = :v", lawyer_id)),
+        filters={"lawyer_id": lawyer_id},
     )
-    page, more = rows[:limit], len(rows) > limit
-    unit.audit.record(
-        "quote.list",
-        resource_type="quote",
-        details={
-            "filters": {"lawyer_id": lawyer_id},
-            "cursor": cursor,
-            "ids": [r["id"] for r in page],
-        },
-    )
-    last = page[-1] if page else None
-    return Page(
-        items=[to_read(r) for r in page],
-        next_cursor=encode_time_cursor(last["created_at"], last["id"]) if more and last else None,
-    )
+    return Page(items=[to_read(r) for r in rows], next_cursor=next_cursor)

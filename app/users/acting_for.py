@@ -3,19 +3,16 @@ firm admin or integration acting for them. The lawyer stays the owner either way
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import QueryableAttribute
 
 from app.auth.principal import Principal
 from app.core.errors import FieldError, Forbidden, InvalidInput
+from app.core.sql import Bound
 from app.users.repository import get_user
 from app.users.roles import FIRM_ROLES, Role
 
-Column = QueryableAttribute[Any] | ColumnElement[Any]
 ACTING_ROLES = frozenset({Role.lawyer, Role.firm_admin, Role.integration})
 
 
@@ -43,19 +40,28 @@ async def lawyer_acted_for(
     return lawyer.id, lawyer.firm_id
 
 
-def lawyer_record_visible(
-    principal: Principal,
-    *,
-    owner: Column,
-    firm: Column,
-    readers: frozenset[Role],
-) -> ColumnElement[bool]:
-    """The lawyer's own; their firm's for its admin and integration; all for staff with need
-    to know (`readers`); nothing for anyone else."""
-    if principal.role in readers:
-        return true()
-    if principal.role in FIRM_ROLES and principal.firm_id is not None:
-        return firm == principal.firm_id
-    if principal.role is Role.lawyer:
-        return owner == principal.user_id
-    return false()
+# The one visibility rule for a lawyer's records (quotes, applications, policies, and the
+# domains to come). A firm's admin and integration see the records of the lawyers who are in
+# the firm *now*: need to know follows the lawyer, not a snapshot kept on the record.
+_VISIBLE_SQL = (
+    "({owner} = CAST(:viewer_id AS uuid) OR CAST(:sees_all AS boolean)"
+    " OR {owner} IN (SELECT member.id FROM app_user AS member"
+    " WHERE member.firm_id = CAST(:viewer_firm_id AS uuid)))"
+)
+
+
+def lawyer_records_visible(
+    principal: Principal, *, readers: frozenset[Role], owner: str = "r.owner_id"
+) -> Bound:
+    """SQL condition on the owning lawyer's id column `owner`: the lawyer's own records; their
+    current firm's for its admin and integration; all for staff with need to know (`readers`);
+    nothing for anyone else."""
+    firm_wide = principal.role in FIRM_ROLES and principal.firm_id is not None
+    return Bound(
+        _VISIBLE_SQL.format(owner=owner),
+        {
+            "viewer_id": principal.user_id if principal.role is Role.lawyer else None,
+            "sees_all": principal.role in readers,
+            "viewer_firm_id": principal.firm_id if firm_wide else None,
+        },
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.users.models import AppUser
@@ -21,35 +21,6 @@ async def get_user(db: AsyncSession, user_id: UUID, *, for_update: bool = False)
 async def username_taken(db: AsyncSession, username: str) -> bool:
     stmt = select(AppUser.id).where(func.lower(AppUser.username) == username.lower())
     return (await db.execute(stmt)).first() is not None
-
-
-async def list_users(
-    db: AsyncSession,
-    *,
-    role: str | None,
-    firm_id: UUID | None,
-    disabled: bool | None,
-    after: tuple[datetime, UUID] | None,
-    limit: int,
-) -> list[AppUser]:
-    stmt = select(AppUser).order_by(AppUser.created_at, AppUser.id).limit(limit)
-    if role is not None:
-        stmt = stmt.where(AppUser.role == role)
-    if firm_id is not None:
-        stmt = stmt.where(AppUser.firm_id == firm_id)
-    if disabled is not None:
-        stmt = stmt.where(
-            AppUser.disabled_at.is_not(None) if disabled else AppUser.disabled_at.is_(None)
-        )
-    if after is not None:
-        created, last_id = after
-        stmt = stmt.where(
-            or_(
-                AppUser.created_at > created,
-                and_(AppUser.created_at == created, AppUser.id > last_id),
-            )
-        )
-    return list((await db.execute(stmt)).scalars())
 
 
 async def all_users_by_role(db: AsyncSession) -> list[AppUser]:

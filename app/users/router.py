@@ -12,7 +12,7 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.etag import set_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.core.unit_of_work import UnitOfWork
+from app.core.unit_of_work import UnitOfWork, audited_as
 from app.users import service
 from app.users.roles import Role
 from app.users.schemas import AccessReview, UserCreate, UserCreated, UserRead, UserUpdate
@@ -27,6 +27,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
 @router.get(
     "/me",
     operation_id="getCurrentUser",
+    openapi_extra=audited_as("user.read"),
     summary="Your own account",
     response_model=UserRead,
     responses=problem_responses(401),
@@ -40,6 +41,7 @@ async def get_me(unit: UnitOfWork, principal: CurrentPrincipal, response: Respon
 @router.get(
     "/access-review",
     operation_id="getAccessReview",
+    openapi_extra=audited_as("user.access_review"),
     summary="Who holds which role (the yearly access review)",
     response_model=AccessReview,
     responses=problem_responses(401, 403),
@@ -51,6 +53,7 @@ async def get_access_review(unit: UnitOfWork, _: Reviewer) -> AccessReview:
 @router.post(
     "",
     operation_id="createUser",
+    openapi_extra=audited_as("user.create"),
     summary="Create a user",
     status_code=status.HTTP_201_CREATED,
     response_model=UserCreated,
@@ -69,6 +72,7 @@ async def create_user(
 @router.get(
     "",
     operation_id="listUsers",
+    openapi_extra=audited_as("user.list"),
     summary="List users",
     response_model=Page[UserRead],
     responses=problem_responses(401, 403, 422),
@@ -90,6 +94,7 @@ async def list_users(
 @router.get(
     "/{user_id}",
     operation_id="getUser",
+    openapi_extra=audited_as("user.read"),
     summary="Read a user",
     response_model=UserRead,
     responses=problem_responses(401, 403, 404),
@@ -103,6 +108,7 @@ async def get_user(unit: UnitOfWork, _: AdminOnly, user_id: UUID, response: Resp
 @router.patch(
     "/{user_id}",
     operation_id="updateUser",
+    openapi_extra=audited_as("user.update"),
     summary="Change a user's role, firm, scopes or contact details",
     response_model=UserRead,
     responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
@@ -123,6 +129,7 @@ async def update_user(
 @router.post(
     "/{user_id}/disable",
     operation_id="disableUser",
+    openapi_extra=audited_as("user.disable"),
     summary="Disable an account; its sessions end at once",
     response_model=UserRead,
     responses=problem_responses(401, 403, 404, 409),
@@ -138,6 +145,7 @@ async def disable_user(
 @router.post(
     "/{user_id}/enable",
     operation_id="enableUser",
+    openapi_extra=audited_as("user.enable"),
     summary="Enable a disabled account",
     response_model=UserRead,
     responses=problem_responses(401, 403, 404),
@@ -153,6 +161,7 @@ async def enable_user(
 @router.post(
     "/{user_id}/unlock",
     operation_id="unlockUser",
+    openapi_extra=audited_as("user.unlock"),
     summary="Unlock an account locked after failed logins",
     response_model=UserRead,
     responses=problem_responses(401, 403, 404),

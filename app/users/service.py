@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -12,10 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from app.auth import repository as auth_repo
 from app.auth.passwords import password_problems
 from app.auth.principal import Principal
+from app.core.audited import ALL, Source, conditions, read_page, read_record
+from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
-from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
+from app.core.pagination import Page, TimeKeyset
 from app.core.security import digest_token, hash_password, new_secret
+from app.core.sql import Bound
 from app.core.unit_of_work import Unit
 from app.firms.repository import get_firm
 from app.users import repository as repo
@@ -36,7 +40,9 @@ RIGHTS_FIELDS = ("role", "firm_id", "scopes")
 _FIRM_BOUND = ROLES_REQUIRING_FIRM | {Role.lawyer}
 
 
-def to_read(user: AppUser, now: datetime) -> UserRead:
+def to_read(user: AppUser | Mapping[Any, Any], now: datetime) -> UserRead:
+    if isinstance(user, Mapping):
+        user = AppUser(**{k: v for k, v in user.items() if k in _USER_COLUMNS})
     return UserRead(
         id=user.id,
         username=user.username,
@@ -52,6 +58,16 @@ def to_read(user: AppUser, now: datetime) -> UserRead:
         created_at=user.created_at,
         version=user.version,
     )
+
+
+_USER_COLUMNS = frozenset(c.key for c in AppUser.__table__.columns)
+USERS = Source(
+    "user",
+    "app_user AS r",
+    columns="r.*, now() AS now__",
+    subject="id",
+    keyset=TimeKeyset(newest_first=False),
+)
 
 
 def _snapshot(user: AppUser) -> dict[str, Any]:
@@ -115,7 +131,7 @@ async def create_user(unit: Unit, body: UserCreate) -> UserCreated:
     try:
         await unit.db.flush()
     except IntegrityError as exc:  # the same name, created concurrently since the check above
-        if "uq_app_user_username_lower" not in str(exc.orig):
+        if violated_constraint(exc) != "uq_app_user_username_lower":
             raise
         raise Conflict(errors=[FieldError("username", "taken", "This username is taken.")]) from exc
     await unit.db.refresh(user)
@@ -154,13 +170,15 @@ async def _load(unit: Unit, user_id: UUID, *, for_update: bool = False) -> AppUs
 
 
 async def read_user(unit: Unit, user_id: UUID) -> UserRead:
-    user = await _load(unit, user_id)
-    unit.audit.record("user.read", resource_type="user", resource_id=user.id)
-    return to_read(user, await repo.database_now(unit.db))
+    """Any account, for an admin (the route admits no one else)."""
+    row = await read_record(unit, USERS, user_id, ALL, action="user.read")
+    return to_read(row, row["now__"])
 
 
 async def read_me(unit: Unit, principal: Principal) -> UserRead:
-    return await read_user(unit, principal.user_id)
+    own = Bound("r.id = :me", {"me": principal.user_id})
+    row = await read_record(unit, USERS, principal.user_id, own, action="user.read")
+    return to_read(row, row["now__"])
 
 
 async def list_users(
@@ -172,31 +190,21 @@ async def list_users(
     cursor: str | None,
     limit: int,
 ) -> Page[UserRead]:
-    after = decode_time_cursor(cursor)
-    users = await repo.list_users(
-        unit.db,
-        role=role.value if role else None,
-        firm_id=firm_id,
-        disabled=disabled,
-        after=after,
-        limit=limit + 1,
+    rows, next_cursor = await read_page(
+        unit,
+        USERS,
+        ALL,
+        action="user.list",
+        cursor=cursor,
+        limit=limit,
+        where=conditions(
+            role=("r.role = :v", role.value if role else None),
+            firm_id=("r.firm_id = :v", firm_id),
+            disabled=("(r.disabled_at IS NOT NULL) = CAST(:v AS boolean)", disabled),
+        ),
+        filters={"role": role, "firm_id": firm_id, "disabled": disabled},
     )
-    page, more = users[:limit], len(users) > limit
-    unit.audit.record(
-        "user.list",
-        resource_type="user",
-        details={
-            "filters": {"role": role, "firm_id": firm_id, "disabled": disabled},
-            "cursor": cursor,
-            "ids": [u.id for u in page],
-        },
-    )
-    now = await repo.database_now(unit.db)
-    last = page[-1] if page else None
-    return Page(
-        items=[to_read(u, now) for u in page],
-        next_cursor=encode_time_cursor(last.created_at, last.id) if more and last else None,
-    )
+    return Page(items=[to_read(r, r["now__"]) for r in rows], next_cursor=next_cursor)
 
 
 async def update_user(
@@ -310,7 +318,8 @@ async def access_review(unit: Unit) -> AccessReview:
     unit.audit.record(
         "user.access_review",
         resource_type="user",
-        details={"ids": [u.id for u in users]},
+        resource_ids=[u.id for u in users],
+        details={"count": len(users)},
     )
     return AccessReview(
         generated_at=now,

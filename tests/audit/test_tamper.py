@@ -16,9 +16,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app.audit import service as audit_service
-from app.audit.chain import audit_key_from, canonical
-from app.audit.recorder import AuditTrail
 from app.audit.repository import SEALER_LOCK_ID
+from app.core.audit_chain import audit_key_from, canonical
+from app.core.audit_trail import AuditTrail
 from app.core.requestctx import RequestMeta
 from tests.conftest import TEST_SECRET
 from tests.factories import audit_events, bearer, user_token

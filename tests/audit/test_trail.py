@@ -11,8 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app.audit import service as audit_service
-from app.audit.chain import audit_key_from
-from app.audit.recorder import AuditTrail
+from app.core.audit_chain import audit_key_from
+from app.core.audit_trail import AuditTrail
 from app.core.requestctx import RequestMeta
 from tests.conftest import TEST_SECRET, client_for
 from tests.factories import audit_events, bearer, make_firm, user_token
@@ -55,7 +55,7 @@ async def test_reads_changes_refusals_and_logins_are_events(app, client):
     assert forbidden["details"]["status"] == 403 and forbidden["actor_id"] == lawyer["id"]
     hidden = by_request[not_mine.headers["x-request-id"]]
     assert hidden["details"]["status"] == 404 and hidden["resource_id"] == str(other_firm)
-    assert hidden["action"] == "GET /firms/{firm_id}"
+    assert hidden["action"] == "firm.read"
     assert len(await audit_events(app, action="auth.login")) == 2
 
 
@@ -93,7 +93,6 @@ async def test_a_read_whose_event_cannot_be_written_returns_nothing(app, client,
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(AuditTrail, "flush", broken)
-    monkeypatch.setattr("app.core.unit_of_work.read_with_event", broken)
     response = await client.get("/users/me", headers=bearer(token))
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -136,7 +135,7 @@ async def test_audit_events_endpoint_filters_pages_and_is_audited(app, client):
     )
     assert len(by_resource.json()["items"]) == 3
     lists = await audit_events(app, action="audit_event.list", actor_id=auditor["id"])
-    assert len(lists) == 4 and len(lists[0]["details"]["ids"]) == 2
+    assert len(lists) == 4 and len(lists[0]["resource_ids"]) == 2
 
 
 async def _sql(app, statement, params=None, *, bypass_triggers=False):

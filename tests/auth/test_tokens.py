@@ -197,7 +197,7 @@ async def test_missing_or_other_scheme_credentials_answer_401(client, authorizat
 
 async def test_refused_tokens_are_audited_as_refusals(app, client, session):
     await assert_refused(client, _none_token(session["claims"]))
-    refusals = await audit_events(app, action="GET /users/me", outcome="denied")
+    refusals = await audit_events(app, action="user.read", outcome="denied")
     assert len(refusals) == 1
     assert refusals[0]["details"] == {"status": 401, "problem": "invalid-token"}
 

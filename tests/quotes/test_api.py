@@ -151,7 +151,7 @@ async def test_list_pages_through_own_quotes_and_is_audited(app, client):
     assert sorted(seen) == sorted(ids) and len(seen) == len(set(seen))
     lists = await audit_events(app, action="quote.list", actor_id=lawyer["id"])
     assert len(lists) == 3
-    assert sum(len(e["details"]["ids"]) for e in lists) == 5
+    assert sum(len(e["resource_ids"]) for e in lists) == 5
 
 
 async def test_creation_and_reads_are_audited_with_the_request(app, client):

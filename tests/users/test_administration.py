@@ -216,7 +216,7 @@ async def test_access_review_lists_every_role(app, client):
     assert (await client.get("/users/access-review", headers=bearer(auditor))).status_code == 200
     _, lawyer = await user_token(app, client)
     assert (await client.get("/users/access-review", headers=bearer(lawyer))).status_code == 403
-    assert len(await audit_events(app, action="user.access_review")) == 2
+    assert len(await audit_events(app, action="user.access_review", outcome="success")) == 2
 
 
 async def test_firms_are_visible_to_staff_and_their_own_people(app, client):

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from functools import cache
 from typing import Any
 
-from sqlalchemy import TextClause, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.audit.chain import event_mac, jsonable, redact
+from app.core.audit_chain import event_mac, jsonable, redact
+from app.core.db import UNIT_BOOKKEEPING
 from app.core.requestctx import RequestMeta
+from app.core.sql import Bound, compose, statement
 
 
 class Outcome(StrEnum):
@@ -32,6 +34,8 @@ class Actor:
 
 
 class AuditTrail:
+    """The events of one unit of work, queued until it finishes."""
+
     def __init__(self, key: bytes, meta: RequestMeta) -> None:
         self._key = key
         self._meta = meta
@@ -48,11 +52,14 @@ class AuditTrail:
         *,
         resource_type: str | None = None,
         resource_id: object | None = None,
+        subjects: Iterable[uuid.UUID | None] = (),
+        resource_ids: Iterable[object] = (),
         outcome: Outcome = Outcome.success,
         details: dict[str, Any] | None = None,
         actor: Actor | None = None,
     ) -> dict[str, Any]:
-        """An event, complete with its MAC, not yet queued."""
+        """An event, complete with its MAC, not yet queued. `subjects`: the lawyers (or other
+        people) whose records these are; `resource_ids`: the records a list read returned."""
         who = actor or self.actor
         row: dict[str, Any] = {
             "id": uuid.uuid4(),
@@ -68,6 +75,8 @@ class AuditTrail:
             "client_ip": self._meta.client_ip,
             "user_agent": (self._meta.user_agent or "")[:512] or None,
             "details": jsonable(redact(details or {})),
+            "subject_ids": list(dict.fromkeys(s for s in subjects if s is not None)),
+            "resource_ids": [str(r) for r in resource_ids],
         }
         row["mac"] = event_mac(self._key, row)
         return row
@@ -80,6 +89,7 @@ class AuditTrail:
         resource_id: object,
         before: dict[str, Any] | None,
         after: dict[str, Any] | None,
+        subjects: Iterable[uuid.UUID | None] = (),
     ) -> None:
         """A change, with only the fields that differ (secrets redacted)."""
         before = before or {}
@@ -89,6 +99,7 @@ class AuditTrail:
             action,
             resource_type=resource_type,
             resource_id=resource_id,
+            subjects=subjects,
             details={
                 "before": {k: before.get(k) for k in keys},
                 "after": {k: after.get(k) for k in keys},
@@ -96,74 +107,37 @@ class AuditTrail:
         )
 
     @property
-    def pending(self) -> list[dict[str, Any]]:
-        return list(self._pending)
+    def has_pending(self) -> bool:
+        return bool(self._pending)
 
     def discard(self) -> None:
         self._pending.clear()
 
-    async def flush(
-        self,
-        db: AsyncSession,
-        *,
-        touch_sql: str | None = None,
-        touch_params: dict[str, Any] | None = None,
-    ) -> bool:
-        """Write the pending events in one statement. With `touch_sql` (an UPDATE ... RETURNING
+    async def flush(self, db: AsyncSession, *, touch: Bound | None = None) -> bool:
+        """Write the pending events in one statement. With `touch` (an UPDATE ... RETURNING
         that slides the caller's session), the same statement slides the session first and
         writes nothing, answering False, when the session has ended."""
         rows, self._pending = self._pending, []
         conn = await db.connection()
-        if touch_sql is None:
+        options = {UNIT_BOOKKEEPING: True}
+        if touch is None:
             if rows:
-                await conn.execute(_INSERT_EVENTS, _columns(rows))
+                await conn.execute(_INSERT_EVENTS, _columns(rows), execution_options=options)
             return True
         if not rows:
-            return (await conn.execute(text(touch_sql), touch_params)).first() is not None
-        written = await conn.execute(
-            _touch_and_insert(touch_sql), {**_columns(rows), **(touch_params or {})}
-        )
+            stmt, params = statement(touch)
+            return (await conn.execute(stmt, params, execution_options=options)).first() is not None
+        stmt, params = statement(_touch_and_insert(touch, _columns(rows)))
+        written = await conn.execute(stmt, params, execution_options=options)
         return len(written.all()) == len(rows)
 
 
-async def read_with_event(
-    conn: AsyncConnection,
-    *,
-    touch_sql: str,
-    touch_params: dict[str, Any],
-    select_sql: str,
-    select_params: dict[str, Any],
-    event: dict[str, Any],
-) -> tuple[bool, dict[str, Any] | None]:
-    """Slide the session, read one row and write its read event, in ONE statement (so one
-    transaction and one round trip): nothing is read unless the session is live, and nothing
-    is logged unless a row is read. Returns (session alive, row or None)."""
-    params = {**touch_params, **select_params, **_columns([event])}
-    row = (await conn.execute(_read_and_log(touch_sql, select_sql), params)).mappings().one()
-    found = dict(row)
-    alive = bool(found.pop("session_alive__"))
-    return alive, (found if found.pop("found__") else None)
-
-
-@cache
-def _read_and_log(touch_sql: str, select_sql: str) -> TextClause:
-    return text(
-        f"WITH touched AS ({touch_sql}), "  # noqa: S608 (constants)
-        f"found AS (SELECT f.*, TRUE AS found__ FROM ({select_sql}) AS f "
-        "WHERE EXISTS (SELECT 1 FROM touched)), "
-        f"logged AS (INSERT INTO audit_event ({_NAMES}) {_UNNEST} AS e "
-        "WHERE EXISTS (SELECT 1 FROM found) RETURNING seq) "
-        "SELECT (SELECT count(*) FROM touched) AS session_alive__, found.* "
-        "FROM (SELECT 1) AS one LEFT JOIN found ON TRUE"
-    )
-
-
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Events as one array per column, for unnest(): one statement for any number."""
-    columns = {f"event_{name}": [row[name] for row in rows] for name, _ in _EVENT_COLUMNS}
-    columns["event_details"] = [
-        json.dumps(d, separators=(",", ":")) for d in columns["event_details"]
-    ]
+    """Events as one array per column, for unnest(): one statement for any number. The id
+    lists travel as JSON (unnest would flatten arrays of arrays)."""
+    columns = {name: [row[name] for row in rows] for name, _ in _EVENT_COLUMNS}
+    for name in _JSON_COLUMNS:
+        columns[name] = [json.dumps(jsonable(v), separators=(",", ":")) for v in columns[name]]
     return columns
 
 
@@ -181,19 +155,31 @@ _EVENT_COLUMNS = (
     ("client_ip", "varchar"),
     ("user_agent", "varchar"),
     ("details", "jsonb"),
+    ("subject_ids", "jsonb"),
+    ("resource_ids", "jsonb"),
     ("mac", "varchar"),
 )
+_JSON_COLUMNS = ("details", "subject_ids", "resource_ids")
+_ARRAY_OF = {"subject_ids": "uuid", "resource_ids": "varchar"}
 _NAMES = ", ".join(name for name, _ in _EVENT_COLUMNS)
-# Parameters named event_*, so that they combine with other statements' parameters.
-_ARRAYS = ", ".join(f"CAST(:event_{name} AS {kind}[])" for name, kind in _EVENT_COLUMNS)
-_UNNEST = f"SELECT * FROM unnest({_ARRAYS})"  # noqa: S608 (constants)
-_INSERT_EVENTS = text(f"INSERT INTO audit_event ({_NAMES}) {_UNNEST}")
+_VALUES = ", ".join(
+    f"ARRAY(SELECT jsonb_array_elements_text(e.{name}))::{_ARRAY_OF[name]}[]"
+    if name in _ARRAY_OF
+    else f"e.{name}"
+    for name, _ in _EVENT_COLUMNS
+)
+_ARRAYS = ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _EVENT_COLUMNS)
+_INSERT_SQL = (
+    f"INSERT INTO audit_event ({_NAMES}) SELECT {_VALUES} "  # noqa: S608 (constants)
+    f"FROM unnest({_ARRAYS}) AS e({_NAMES})"
+)
+_INSERT_EVENTS = text(_INSERT_SQL)
 
 
-@cache
-def _touch_and_insert(touch_sql: str) -> TextClause:
-    return text(
-        f"WITH touched AS ({touch_sql}) "  # noqa: S608 (constants)
-        f"INSERT INTO audit_event ({_NAMES}) {_UNNEST} AS e "
-        "WHERE EXISTS (SELECT 1 FROM touched) RETURNING seq"
+def _touch_and_insert(touch: Bound, columns: dict[str, list[Any]]) -> Bound:
+    events = Bound(_INSERT_SQL, columns)
+    return compose(
+        "WITH touched AS ({touch}) {events} WHERE EXISTS (SELECT 1 FROM touched) RETURNING seq",
+        touch=touch,
+        events=events,
     )

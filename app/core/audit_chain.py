@@ -32,6 +32,8 @@ MAC_FIELDS = (
     "user_agent",
     "details",
 )
+# Added later: covered when present, so that events written before they existed still verify.
+OPTIONAL_MAC_FIELDS = ("subject_ids", "resource_ids")
 
 
 def audit_key_from(secret: str) -> bytes:
@@ -74,6 +76,9 @@ def redact(value: Any) -> Any:
 
 def canonical(fields: Mapping[str, Any]) -> bytes:
     body = {name: jsonable(fields.get(name)) for name in MAC_FIELDS}
+    for name in OPTIONAL_MAC_FIELDS:
+        if fields.get(name):
+            body[name] = jsonable(fields[name])
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 

@@ -1,0 +1,125 @@
+"""The one audited read path: a record by id, and a page of a list, for every domain.
+
+A domain describes what it reads once (a `Source`), states who may see what with one SQL
+condition on the rows (aliased `r`; see `app/users/acting_for.py` for lawyers' records), and
+calls `read_record` or `read_page`. Both:
+- run one SELECT, the caller's visibility part of it, so another's record is simply not found;
+- record the read as an audit event naming the record(s) and their data subjects (the lawyers
+  whose records they are), so that "who saw this?" and "everything about lawyer X" can be
+  answered, list reads included;
+- leave the session's slide and the event's insert to the unit of work, which does both in
+  one statement before anything is answered.
+As a request's first work the SELECT runs in autocommit (see `Unit.read`): two round trips in
+all. Parameters of every part are namespaced by `app.core.sql.compose`, so none can collide.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import RowMapping
+
+from app.core.errors import NotFound
+from app.core.pagination import Keyset, TimeKeyset, split_page
+from app.core.sql import Bound, compose
+from app.core.unit_of_work import Unit
+
+ALL = Bound("TRUE", {})
+
+
+@dataclass(frozen=True)
+class Source:
+    """What a domain's audited reads select: `SELECT <columns> FROM <from_>`, its table
+    aliased `r` (joins allowed), newest first by `keyset`; `subject` names the column holding
+    the data subject's id (None when the rows have none)."""
+
+    resource_type: str
+    from_: str
+    columns: str = "r.*"
+    subject: str | None = "owner_id"
+    keyset: Keyset = field(default_factory=TimeKeyset)
+
+    @property
+    def select(self) -> str:
+        return f"SELECT {self.columns} FROM {self.from_}"  # noqa: S608 (constants)
+
+
+def _subjects(source: Source, rows: Sequence[RowMapping]) -> list[Any]:
+    return [row[source.subject] for row in rows] if source.subject else []
+
+
+async def read_record(
+    unit: Unit, source: Source, record_id: object, visible: Bound, *, action: str
+) -> RowMapping:
+    """The record with this id if the caller may see it (else 404), its read recorded."""
+    query = compose(
+        f"{source.select} WHERE r.id = {{id}} AND {{visible}}",
+        id=Bound(":value", {"value": record_id}),
+        visible=visible,
+    )
+    rows = await unit.read(query)
+    if not rows:
+        raise NotFound(
+            f"No such {source.resource_type.replace('_', ' ')}.",
+            resource_type=source.resource_type,
+            resource_id=str(record_id),
+        )
+    row = rows[0]
+    unit.audit.record(
+        action,
+        resource_type=source.resource_type,
+        resource_id=record_id,
+        subjects=_subjects(source, rows),
+    )
+    return row
+
+
+async def read_page(
+    unit: Unit,
+    source: Source,
+    visible: Bound,
+    *,
+    action: str,
+    cursor: str | None,
+    limit: int,
+    where: Bound = ALL,
+    filters: Mapping[str, Any] | None = None,
+) -> tuple[Sequence[RowMapping], str | None]:
+    """One page of the records the caller may see that match `where`, newest first, and the
+    cursor of the next page; the read is recorded with the ids it returned."""
+    query = compose(
+        f"{source.select} WHERE {{where}} AND {{visible}} AND {{after}}"
+        f" ORDER BY {source.keyset.order} LIMIT {{limit}}",
+        where=where,
+        visible=visible,
+        after=source.keyset.after(cursor),
+        limit=Bound(":value", {"value": limit + 1}),
+    )
+    rows = await unit.read(query)
+    page, next_cursor = split_page(rows, limit, source.keyset)
+    unit.audit.record(
+        action,
+        resource_type=source.resource_type,
+        resource_ids=[row["id"] for row in page],
+        subjects=_subjects(source, page),
+        details={
+            "filters": {k: v for k, v in (filters or {}).items() if v is not None},
+            "cursor": cursor,
+            "count": len(page),
+        },
+    )
+    return page, next_cursor
+
+
+def conditions(**terms: tuple[str, Any]) -> Bound:
+    """A `where` of the filters given: `conditions(lawyer_id=("r.owner_id = :v", value))`
+    keeps each term whose value is not None, all of them required."""
+    present = {name: (sql, value) for name, (sql, value) in terms.items() if value is not None}
+    if not present:
+        return ALL
+    return compose(
+        " AND ".join(f"{{{name}}}" for name in present),
+        **{name: Bound(sql, {"v": value}) for name, (sql, value) in present.items()},
+    )
