@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.applications.models import Application, ApplicationStatus, Policy
 from app.auth.principal import Principal
+from app.core.audited import Source
+from app.core.sql import Bound, as_clause
 from app.firms.models import Firm
-from app.users.acting_for import lawyer_record_visible
+from app.users.acting_for import lawyer_records_visible
 from app.users.roles import Role
 
 APPLICATION_READERS = frozenset({Role.customer_service, Role.underwriter})
@@ -19,39 +21,23 @@ APPLICATION_READERS = frozenset({Role.customer_service, Role.underwriter})
 LODGED = (ApplicationStatus.submitted, ApplicationStatus.approved)
 
 
-def visible_to(principal: Principal) -> ColumnElement[bool]:
-    return lawyer_record_visible(
-        principal, owner=Application.owner_id, firm=Application.firm_id, readers=APPLICATION_READERS
-    )
+APPLICATIONS = Source("application", "application AS r")
+
+
+def visible_to(principal: Principal, *, owner: str = "r.owner_id") -> Bound:
+    """The one rule for who sees an application: the lawyer's own, their current firm's, or
+    staff with need to know."""
+    return lawyer_records_visible(principal, readers=APPLICATION_READERS, owner=owner)
 
 
 async def get_visible(
     db: AsyncSession, principal: Principal, application_id: UUID, *, for_update: bool = False
 ) -> Application | None:
-    stmt = select(Application).where(Application.id == application_id, visible_to(principal))
+    visible = as_clause(visible_to(principal, owner="application.owner_id"))
+    stmt = select(Application).where(Application.id == application_id, visible)
     if for_update:
         stmt = stmt.with_for_update()
     return (await db.execute(stmt)).scalar_one_or_none()
-
-
-async def list_visible(
-    db: AsyncSession, principal: Principal, *, program_year: int | None, limit: int, after: Any
-) -> list[Application]:
-    stmt = (
-        select(Application)
-        .where(visible_to(principal))
-        .order_by(Application.created_at.desc(), Application.id.desc())
-        .limit(limit)
-    )
-    if program_year is not None:
-        stmt = stmt.where(Application.program_year == program_year)
-    if after is not None:
-        created, last_id = after
-        stmt = stmt.where(
-            (Application.created_at < created)
-            | ((Application.created_at == created) & (Application.id < last_id))
-        )
-    return list((await db.execute(stmt)).scalars())
 
 
 async def lock_firm(db: AsyncSession, firm_id: UUID) -> None:

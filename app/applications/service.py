@@ -3,6 +3,7 @@ with its quote), underwriting decisions and the policy an approval issues."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -38,9 +39,10 @@ from app.applications.schemas import (
 )
 from app.auth.principal import Principal
 from app.claims_notices.history import claims_history
+from app.core.audited import conditions, read_page, read_record
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
-from app.core.pagination import Page, decode_time_cursor, encode_time_cursor
+from app.core.pagination import Page
 from app.core.unit_of_work import Unit
 from app.policies.history import years_part_time_lost
 from app.quotes import service as quotes
@@ -61,28 +63,35 @@ DECIDED_STATUS = {
 
 
 async def to_read(unit: Unit, app: Application) -> ApplicationRead:
-    return (await to_reads(unit, [app]))[0]
+    return (await to_reads(unit, [_columns(app)]))[0]
 
 
-async def to_reads(unit: Unit, apps: list[Application]) -> list[ApplicationRead]:
+def _columns(app: Application) -> dict[str, Any]:
+    return {c.key: getattr(app, c.key) for c in Application.__table__.columns}
+
+
+async def to_reads(unit: Unit, apps: Sequence[Mapping[Any, Any]]) -> list[ApplicationRead]:
     """Applications with their quotes and policies, in two queries for the whole page."""
-    quotes_by_id = await get_quote_rows(unit.db, [a.quote_id for a in apps if a.quote_id])
-    policies = await repo.policies_for(unit.db, [a.id for a in apps if a.status == "approved"])
+    quotes_by_id = await get_quote_rows(unit.db, [a["quote_id"] for a in apps if a["quote_id"]])
+    approved = [a["id"] for a in apps if a["status"] == ApplicationStatus.approved]
+    policies = await repo.policies_for(unit.db, approved)
     return [
         ApplicationRead(
-            id=app.id,
-            lawyer_id=app.owner_id,
-            firm_id=app.firm_id,
-            program_year=app.program_year,
-            status=app.status,
-            form=ApplicationForm.model_validate(app.form),
-            quote=quotes.to_read(quotes_by_id[app.quote_id]) if app.quote_id else None,
-            policy=PolicyRead.model_validate(policies[app.id]) if app.id in policies else None,
-            submitted_at=app.submitted_at,
-            decided_at=app.decided_at,
-            decision_note=app.decision_note,
-            created_at=app.created_at,
-            version=app.version,
+            id=app["id"],
+            lawyer_id=app["owner_id"],
+            firm_id=app["firm_id"],
+            program_year=app["program_year"],
+            status=app["status"],
+            form=ApplicationForm.model_validate(app["form"]),
+            quote=quotes.to_read(quotes_by_id[app["quote_id"]]) if app["quote_id"] else None,
+            policy=PolicyRead.model_validate(policies[app["id"]])
+            if app["id"] in policies
+            else None,
+            submitted_at=app["submitted_at"],
+            decided_at=app["decided_at"],
+            decision_note=app["decision_note"],
+            created_at=app["created_at"],
+            version=app["version"],
         )
         for app in apps
     ]
@@ -138,33 +147,30 @@ async def _load(
 async def read_application(
     unit: Unit, principal: Principal, application_id: UUID
 ) -> ApplicationRead:
-    app = await _load(unit, principal, application_id)
-    unit.audit.record("application.read", resource_type="application", resource_id=app.id)
-    return await to_read(unit, app)
+    row = await read_record(
+        unit,
+        repo.APPLICATIONS,
+        application_id,
+        repo.visible_to(principal),
+        action="application.read",
+    )
+    return (await to_reads(unit, [row]))[0]
 
 
 async def list_applications(
     unit: Unit, principal: Principal, *, program_year: int | None, cursor: str | None, limit: int
 ) -> Page[ApplicationRead]:
-    after = decode_time_cursor(cursor)
-    rows = await repo.list_visible(
-        unit.db, principal, program_year=program_year, limit=limit + 1, after=after
+    rows, next_cursor = await read_page(
+        unit,
+        repo.APPLICATIONS,
+        repo.visible_to(principal),
+        action="application.list",
+        cursor=cursor,
+        limit=limit,
+        where=conditions(program_year=("r.program_year = :v", program_year)),
+        filters={"program_year": program_year},
     )
-    page, more = rows[:limit], len(rows) > limit
-    unit.audit.record(
-        "application.list",
-        resource_type="application",
-        details={
-            "filters": {"program_year": program_year},
-            "cursor": cursor,
-            "ids": [a.id for a in page],
-        },
-    )
-    last = page[-1] if page else None
-    return Page(
-        items=await to_reads(unit, page),
-        next_cursor=encode_time_cursor(last.created_at, last.id) if more and last else None,
-    )
+    return Page(items=await to_reads(unit, rows), next_cursor=next_cursor)
 
 
 def _merge(form: dict[str, Any], changes: dict[str, dict[str, Any]]) -> ApplicationForm:
