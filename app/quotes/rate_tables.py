@@ -3,6 +3,7 @@ when loaded. Adding 2026 is adding `rates/2026.json`, not changing code."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -12,9 +13,22 @@ from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
 from types import MappingProxyType
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-DEDUCTIBLE_CODES = (
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
+
+DeductibleCode = Literal[
     "nil",
     "2500_combined",
     "2500_indemnity",
@@ -23,31 +37,9 @@ DEDUCTIBLE_CODES = (
     "10000_combined",
     "10000_indemnity",
     "25000_combined",
-)
+]
+DEDUCTIBLE_CODES: tuple[str, ...] = get_args(DeductibleCode)
 SUBLIMITS = ("250000", "500000", "1000000")
-_FIELDS = frozenset(
-    {
-        "program_year",
-        "version",
-        "base_premium",
-        "new_lawyer_discount_percent",
-        "restricted_practice_percent",
-        "part_time_percent",
-        "discount_cap_percent",
-        "standard_deductible",
-        "deductible_percent",
-        "real_estate_fee",
-        "real_estate_minimum_days",
-        "innocent_party_fee",
-        "risk_management_credit_per_program",
-        "risk_management_credit_max",
-        "tax_percent",
-        "instalment_day",
-        "quarterly_months",
-        "monthly_months",
-    }
-)
-_COMMENT_FIELDS = frozenset({"source", "notes"})
 
 
 class RateTableError(ValueError):
@@ -119,6 +111,150 @@ def validate_all() -> list[RateTable]:
     return [load_rate_table(year) for year in sorted(available_years())]
 
 
+# --- the file's schema --------------------------------------------------------------------------
+# Validated in strict mode from what `json.loads` makes of the file, so a JSON number is never
+# taken for a string (or `true` for 1). Errors raised here read after the field's name.
+
+
+def _decimal_string(value: object) -> object:
+    """Money and percentages are written as strings ("12.50"): a JSON number is a binary float."""
+    if not isinstance(value, str):
+        raise PydanticCustomError("decimal_string", 'must be a decimal string such as "12.50"')
+    try:
+        return Decimal(value)
+    except InvalidOperation:
+        raise PydanticCustomError(
+            "decimal_parsing", "is not a number: {value}", {"value": repr(value)}
+        ) from None
+
+
+def _full_years(key: object) -> object:
+    """A key of the new-lawyer tiers: "0", "1", ... (no sign, no leading zero, no blanks)."""
+    if isinstance(key, str) and key.isascii() and key.isdigit() and key == str(int(key)):
+        return int(key)
+    raise PydanticCustomError("full_years", "must be keyed by full years")
+
+
+def _json_array(value: object) -> object:
+    return tuple(value) if isinstance(value, list) else value  # strict tuples take no list
+
+
+def _exactly(keys: tuple[str, ...]) -> AfterValidator:
+    def check(table: Mapping[str, Decimal]) -> Mapping[str, Decimal]:
+        missing = [k for k in keys if k not in table]
+        unknown = sorted(set(table) - set(keys))
+        if missing or unknown:
+            raise PydanticCustomError(
+                "rate_keys",
+                "must price exactly {keys} (missing {missing}, unknown {unknown})",
+                {"keys": str(list(keys)), "missing": str(missing), "unknown": str(unknown)},
+            )
+        return MappingProxyType(dict(table))
+
+    return AfterValidator(check)
+
+
+def _tiers(tiers: Mapping[int, Decimal]) -> Mapping[int, Decimal]:
+    if sorted(tiers) != list(range(len(tiers))):
+        raise PydanticCustomError("tier_years", "must list consecutive years from 0")
+    ordered = [tiers[year] for year in range(len(tiers))]
+    if ordered != sorted(ordered, reverse=True):
+        raise PydanticCustomError("tier_order", "must not rise with years of practice")
+    return MappingProxyType(dict(tiers))
+
+
+def _ascending(months: tuple[int, ...]) -> tuple[int, ...]:
+    if list(months) != sorted(set(months)):
+        raise PydanticCustomError("month_order", "must list distinct months in ascending order")
+    return months
+
+
+def _named(version: str) -> str:
+    if not version.strip():
+        raise PydanticCustomError("version", 'must name this edition of the table, e.g. "2025.1"')
+    return version
+
+
+_DECIMAL = BeforeValidator(_decimal_string)
+Money = Annotated[Decimal, Field(ge=0, decimal_places=2, allow_inf_nan=False), _DECIMAL]
+Percent = Annotated[Decimal, Field(ge=0, le=100, allow_inf_nan=False), _DECIMAL]
+SignedPercent = Annotated[Decimal, Field(ge=-100, le=100, allow_inf_nan=False), _DECIMAL]
+Years = Annotated[int, BeforeValidator(_full_years)]
+Months = Annotated[
+    tuple[Annotated[int, Field(ge=1, le=12)], ...],
+    Field(min_length=1),
+    BeforeValidator(_json_array),
+    AfterValidator(_ascending),
+]
+
+
+class RateTableFile(BaseModel):
+    """The schema of `rates/<year>.json`: a RateTable without its digest, plus comment fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    source: JsonValue = None  # comments for people; not read
+    notes: JsonValue = None
+    program_year: int = Field(ge=2000, le=2100)
+    version: Annotated[str, AfterValidator(_named)]
+    base_premium: Money
+    new_lawyer_discount_percent: Annotated[Mapping[Years, Percent], AfterValidator(_tiers)]
+    restricted_practice_percent: Percent
+    part_time_percent: Percent
+    discount_cap_percent: Percent
+    standard_deductible: DeductibleCode
+    deductible_percent: Annotated[Mapping[str, SignedPercent], _exactly(DEDUCTIBLE_CODES)]
+    real_estate_fee: Money
+    real_estate_minimum_days: int = Field(ge=0, le=366)
+    innocent_party_fee: Annotated[Mapping[str, Money], _exactly(SUBLIMITS)]
+    risk_management_credit_per_program: Money
+    risk_management_credit_max: Money
+    tax_percent: Percent
+    instalment_day: int = Field(ge=1, le=28)  # a day every month has
+    quarterly_months: Months
+    monthly_months: Months
+
+    @field_validator("program_year")
+    @classmethod
+    def _year_of_the_file(cls, year: int, info: ValidationInfo) -> int:
+        expected = (info.context or {}).get("expected_year")
+        if expected is not None and year != expected:
+            raise PydanticCustomError(
+                "file_year",
+                "is {year}, but the file is for {expected}",
+                {"year": year, "expected": expected},
+            )
+        return year
+
+    @field_validator("deductible_percent")
+    @classmethod
+    def _standard_is_zero(
+        cls, percent: Mapping[str, Decimal], info: ValidationInfo
+    ) -> Mapping[str, Decimal]:
+        standard = info.data.get("standard_deductible")  # absent when it did not validate
+        if standard is not None and percent[standard] != 0:
+            raise PydanticCustomError(
+                "standard_deductible",
+                "must be 0 for the standard deductible {standard}",
+                {"standard": standard},
+            )
+        return percent
+
+    @field_validator("risk_management_credit_max")
+    @classmethod
+    def _at_least_one_credit(cls, credit_max: Decimal, info: ValidationInfo) -> Decimal:
+        per_program = info.data.get("risk_management_credit_per_program")
+        if per_program is not None and credit_max < per_program:
+            raise PydanticCustomError("credit_max", "must be at least the credit per program")
+        return credit_max
+
+    def rate_table(self, digest: str) -> RateTable:
+        return RateTable(digest=digest, **{name: getattr(self, name) for name in _READ_FIELDS})
+
+
+_READ_FIELDS = tuple(f.name for f in dataclasses.fields(RateTable) if f.name != "digest")
+
+
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [k for k, _ in pairs]
     duplicated = sorted({k for k in keys if keys.count(k) > 1})
@@ -127,75 +263,13 @@ def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return dict(pairs)
 
 
-class _Reader:
-    """Reads and checks the fields of one parsed file; every error names the file and field."""
-
-    def __init__(self, data: dict[str, Any], name: str) -> None:
-        self.data, self.name = data, name
-
-    def fail(self, key: str, problem: str) -> RateTableError:
-        return RateTableError(f"{self.name}: {key} {problem}")
-
-    def get(self, key: str) -> Any:
-        if key not in self.data:
-            raise self.fail(key, "is missing")
-        return self.data[key]
-
-    def integer(self, key: str, low: int, high: int, value: Any = None) -> int:
-        value = self.get(key) if value is None else value
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise self.fail(key, f"must be a whole number from {low} to {high}")
-        return value
-
-    def decimal(self, key: str, value: Any = None) -> Decimal:
-        value = self.get(key) if value is None else value
-        if not isinstance(value, str):
-            raise self.fail(key, 'must be a decimal string such as "12.50"')
-        try:
-            amount = Decimal(value)
-        except InvalidOperation:
-            raise self.fail(key, f"is not a number: {value!r}") from None
-        if not amount.is_finite():
-            raise self.fail(key, f"is not a finite number: {value!r}")
-        return amount
-
-    def money(self, key: str, value: Any = None) -> Decimal:
-        amount = self.decimal(key, value)
-        if amount < 0:
-            raise self.fail(key, "must not be negative")
-        if amount != amount.quantize(Decimal("0.01")):
-            raise self.fail(key, "must be whole cents")
-        return amount
-
-    def percent(self, key: str, value: Any = None, *, signed: bool = False) -> Decimal:
-        p = self.decimal(key, value)
-        low = Decimal(-100) if signed else Decimal(0)
-        if not low <= p <= Decimal(100):
-            raise self.fail(key, f"must be a percentage from {low} to 100")
-        return p
-
-    def table(self, key: str, keys: tuple[str, ...]) -> dict[str, Any]:
-        value = self.get(key)
-        if not isinstance(value, dict):
-            raise self.fail(key, "must be an object")
-        missing = [k for k in keys if k not in value]
-        unknown = sorted(set(value) - set(keys))
-        if missing or unknown:
-            raise self.fail(
-                key, f"must price exactly {list(keys)} (missing {missing}, unknown {unknown})"
-            )
-        return value
-
-    def months(self, key: str) -> tuple[int, ...]:
-        value = self.get(key)
-        if not (
-            isinstance(value, list)
-            and value
-            and all(isinstance(m, int) and not isinstance(m, bool) and 1 <= m <= 12 for m in value)
-            and value == sorted(set(value))
-        ):
-            raise self.fail(key, "must list distinct months 1-12 in ascending order")
-        return tuple(value)
+def _describe(error: ValidationError) -> str:
+    """Each problem as `field.path: message`."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        where = ".".join(str(part) for part in problem["loc"] if part != "[key]")
+        problems.append(f"{where}: {problem['msg']}" if where else problem["msg"])
+    return "; ".join(problems)
 
 
 def parse_rate_table(
@@ -206,69 +280,8 @@ def parse_rate_table(
         data = json.loads(raw, object_pairs_hook=_no_duplicate_keys)
     except ValueError as exc:
         raise RateTableError(f"{name}: not a valid JSON rate table ({exc})") from exc
-    if not isinstance(data, dict):
-        raise RateTableError(f"{name}: must be a JSON object")
-    unknown = sorted(set(data) - _FIELDS - _COMMENT_FIELDS)
-    if unknown:
-        raise RateTableError(f"{name}: unknown fields {unknown}")
-    r = _Reader(data, name)
-
-    year = r.integer("program_year", 2000, 2100)
-    if expected_year is not None and year != expected_year:
-        raise r.fail("program_year", f"is {year}, but the file is for {expected_year}")
-    version = r.get("version")
-    if not isinstance(version, str) or not version.strip():
-        raise r.fail("version", 'must name this edition of the table, e.g. "2025.1"')
-
-    deductibles = {
-        k: r.percent(f"deductible_percent.{k}", v, signed=True)
-        for k, v in r.table("deductible_percent", DEDUCTIBLE_CODES).items()
-    }
-    standard = r.get("standard_deductible")
-    if standard not in DEDUCTIBLE_CODES:
-        raise r.fail("standard_deductible", f"must be one of {list(DEDUCTIBLE_CODES)}")
-    if deductibles[standard] != 0:
-        raise r.fail(f"deductible_percent.{standard}", "must be 0 for the standard deductible")
-
-    raw_tiers = r.get("new_lawyer_discount_percent")
-    if not isinstance(raw_tiers, dict) or not all(
-        k.isascii() and k.isdigit() and k == str(int(k)) for k in raw_tiers
-    ):
-        raise r.fail("new_lawyer_discount_percent", "must be an object keyed by full years")
-    tiers = {int(k): r.percent(f"new_lawyer_discount_percent.{k}", v) for k, v in raw_tiers.items()}
-    if sorted(tiers) != list(range(len(tiers))):
-        raise r.fail("new_lawyer_discount_percent", "must list consecutive years from 0")
-    ordered = [tiers[y] for y in range(len(tiers))]
-    if ordered != sorted(ordered, reverse=True):
-        raise r.fail("new_lawyer_discount_percent", "must not rise with years of practice")
-
-    fees = {
-        k: r.money(f"innocent_party_fee.{k}", v)
-        for k, v in r.table("innocent_party_fee", SUBLIMITS).items()
-    }
-    per_program = r.money("risk_management_credit_per_program")
-    credit_max = r.money("risk_management_credit_max")
-    if credit_max < per_program:
-        raise r.fail("risk_management_credit_max", "must be at least the credit per program")
-
-    return RateTable(
-        program_year=year,
-        version=version,
-        digest=hashlib.sha256(raw).hexdigest(),
-        base_premium=r.money("base_premium"),
-        new_lawyer_discount_percent=MappingProxyType(tiers),
-        restricted_practice_percent=r.percent("restricted_practice_percent"),
-        part_time_percent=r.percent("part_time_percent"),
-        discount_cap_percent=r.percent("discount_cap_percent"),
-        standard_deductible=standard,
-        deductible_percent=MappingProxyType(deductibles),
-        real_estate_fee=r.money("real_estate_fee"),
-        real_estate_minimum_days=r.integer("real_estate_minimum_days", 0, 366),
-        innocent_party_fee=MappingProxyType(fees),
-        risk_management_credit_per_program=per_program,
-        risk_management_credit_max=credit_max,
-        tax_percent=r.percent("tax_percent"),
-        instalment_day=r.integer("instalment_day", 1, 28),  # a day every month has
-        quarterly_months=r.months("quarterly_months"),
-        monthly_months=r.months("monthly_months"),
-    )
+    try:
+        parsed = RateTableFile.model_validate(data, context={"expected_year": expected_year})
+    except ValidationError as exc:
+        raise RateTableError(f"{name}: {_describe(exc)}") from exc
+    return parsed.rate_table(hashlib.sha256(raw).hexdigest())

@@ -381,7 +381,7 @@ def test_a_table_missing_a_deductible_code_is_refused(tmp_path, monkeypatch):
     (tmp_path / "2031.json").write_text(json.dumps(data))
     monkeypatch.setattr(rate_tables, "_rates_dir", lambda: tmp_path)
     with pytest.raises(
-        RateTableError, match=r"rates/2031\.json: deductible_percent .*10000_indemnity"
+        RateTableError, match=r"rates/2031\.json: deductible_percent: .*10000_indemnity"
     ):
         load_rate_table(2031)
     with pytest.raises(RateTableError, match="no rate table"):
