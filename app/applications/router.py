@@ -145,6 +145,7 @@ async def decide_application(
     "(send If-Match); the submission is then priced without sales tax",
     response_model=TaxCertificateRead,
     responses=problem_responses(401, 403, 404, 409, 412, 428),
+    openapi_extra=audited_as("application.tax_certificate_confirm"),
 )
 async def confirm_tax_certificate(
     unit: UnitOfWork,

@@ -128,6 +128,7 @@ async def create_application(
         "application.create",
         resource_type="application",
         resource_id=app.id,
+        subjects=[owner_id],
         details={"after": {"lawyer_id": owner_id, "program_year": body.program_year}},
     )
     return await to_read(unit, app)
@@ -213,6 +214,7 @@ async def update_application(
         "application.update",
         resource_type="application",
         resource_id=app.id,
+        subjects=[app.owner_id],
         before={f"{s}.{k}": v for s, fields in before.items() for k, v in fields.items()},
         after={f"{s}.{k}": v for s, fields in app.form.items() for k, v in fields.items()},
     )
@@ -317,6 +319,7 @@ async def submit_application(
         "application.submit",
         resource_type="application",
         resource_id=app.id,
+        subjects=[app.owner_id],
         before={"status": before},
         after={
             "status": app.status,
@@ -350,6 +353,7 @@ async def decide_application(
         "application.decision",
         resource_type="application",
         resource_id=app.id,
+        subjects=[app.owner_id],
         before={"status": before},
         after={"status": app.status, "note": body.note},
     )
@@ -393,6 +397,7 @@ async def _issue_policy(unit: Unit, app: Application) -> None:
         "policy.issue",
         resource_type="policy",
         resource_id=policy.id,
+        subjects=[policy.lawyer_id],
         details={"application_id": app.id, "real_estate_status": policy.real_estate_status},
     )
 
@@ -420,6 +425,7 @@ async def confirm_tax_certificate(
             "application.tax_certificate_confirm",
             resource_type="application",
             resource_id=app.id,
+            subjects=[app.owner_id],
             before={"tax_certificate_on_file": False},
             after={"tax_certificate_on_file": True, "confirmed_by_id": principal.user_id},
         )

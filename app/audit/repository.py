@@ -69,9 +69,25 @@ async def seal_head(conn: AsyncConnection) -> SealHead | None:
     return SealHead(int(row[0]), row[1]) if row else None
 
 
+# The lowest transaction id still running *in this database* (as a 64-bit id: a running
+# transaction's 32-bit id is within 2^31 below the snapshot's xmax), or xmax when none is:
+# transactions of other databases on the same server cannot write our events, so they must
+# not hold the seal back.
+_HORIZON_SQL = """
+WITH s AS (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax)
+SELECT least(s.xmax, min(s.xmax - (((s.xmax % 4294967296)
+         - a.backend_xid::text::bigint + 4294967296) % 4294967296)))::text
+FROM s LEFT JOIN pg_stat_activity AS a
+  ON a.datname = current_database() AND a.backend_xid IS NOT NULL
+ AND a.pid <> pg_backend_pid()
+GROUP BY s.xmax
+"""
+
+
 async def finished_xid_horizon(conn: AsyncConnection) -> int:
-    """Every transaction with a lower id has ended: its events can no longer appear."""
-    value = await conn.scalar(text("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))
+    """Every transaction of this database with a lower id has ended: its events can no
+    longer appear."""
+    value = await conn.scalar(text(_HORIZON_SQL))
     return int(value)
 
 

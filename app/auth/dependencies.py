@@ -39,6 +39,9 @@ async def current_principal(request: Request, unit: UnitOfWork) -> Principal:
         and request.method not in SAFE_METHODS
         and not request.headers.get("x-requested-with")
     ):
+        # Refused without touching the session (a forged cross-site request must not keep
+        # it alive), but recorded with the user its cookie names.
+        service.identify(unit, token)
         raise CsrfHeaderMissing(
             "A change authenticated by the session cookie must carry the X-Requested-With header."
         )

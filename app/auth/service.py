@@ -60,6 +60,7 @@ async def login(unit: Unit, *, grant_type: str, username: str, secret: str) -> I
             "auth.login",
             resource_type="user",
             resource_id=user.id if user else None,
+            subjects=[user.id] if user else [],
             outcome=Outcome.failure,
             details={
                 "grant_type": grant_type,
@@ -78,6 +79,7 @@ async def login(unit: Unit, *, grant_type: str, username: str, secret: str) -> I
             "auth.login",
             resource_type="user",
             resource_id=user.id,
+            subjects=[user.id],
             outcome=Outcome.failure,
             details={
                 "grant_type": grant_type,
@@ -91,6 +93,7 @@ async def login(unit: Unit, *, grant_type: str, username: str, secret: str) -> I
                 "auth.lockout",
                 resource_type="user",
                 resource_id=user.id,
+                subjects=[user.id],
                 details={"locked_until": state.locked_until, "failed_count": state.failed_count},
                 actor=actor,
             )
@@ -162,6 +165,16 @@ async def authenticate(unit: Unit, token: str, *, via_cookie: bool) -> Principal
     # request's audit events: one round trip instead of two.
     unit.session_guard = LiveSession(claims, idle)
     return principal
+
+
+def identify(unit: Unit, token: str) -> None:
+    """Name the token's user as the actor of what is recorded (a refusal), when the token is
+    genuine; it is not authenticated by this (its session is not checked)."""
+    try:
+        claims = read_claims(unit.settings, token)
+        unit.audit.actor = principal_from(claims, via_cookie=True).as_actor()
+    except AppError:
+        return
 
 
 @dataclass(frozen=True)
@@ -239,11 +252,14 @@ async def change_password(unit: Unit, principal: Principal, *, current: str, new
             "auth.password_change",
             resource_type="user",
             resource_id=user.id,
+            subjects=[user.id],
             outcome=Outcome.failure,
             details={"reason": "wrong_current_password", "failed_count": state.failed_count},
         )
         if outcome is AttemptOutcome.locked_now:
-            unit.audit.record("auth.lockout", resource_type="user", resource_id=user.id)
+            unit.audit.record(
+                "auth.lockout", resource_type="user", resource_id=user.id, subjects=[user.id]
+            )
             await repo.revoke_user_sessions(unit.db, user.id, "locked")
         raise WrongCurrentPassword(
             "The current password is incorrect.",
@@ -270,6 +286,7 @@ async def change_password(unit: Unit, principal: Principal, *, current: str, new
         "auth.password_change",
         resource_type="user",
         resource_id=user.id,
+        subjects=[user.id],
         details={"other_sessions_ended": ended},
     )
     return ended
@@ -295,6 +312,7 @@ async def request_password_reset(unit: Unit, username: str) -> None:
             "auth.password_reset_request",
             resource_type="user",
             resource_id=user.id if user else None,
+            subjects=[user.id] if user else [],
             outcome=Outcome.failure,
             details={"reason": "no_eligible_account"},
             actor=Actor(id=None, role=None, label=username[:150]),
@@ -318,6 +336,7 @@ async def request_password_reset(unit: Unit, username: str) -> None:
         "auth.password_reset_request",
         resource_type="user",
         resource_id=user.id,
+        subjects=[user.id],
         actor=Actor(id=None, role=None, label=username[:150]),
     )
 
@@ -339,6 +358,7 @@ async def confirm_password_reset(unit: Unit, *, token: str, new_password: str) -
         "auth.password_reset",
         resource_type="user",
         resource_id=user.id,
+        subjects=[user.id],
         details={"sessions_ended": ended},
         actor=_actor(user),
     )

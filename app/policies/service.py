@@ -123,6 +123,7 @@ async def review_real_estate(
         "policy.real_estate_review",
         resource_type="policy",
         resource_id=policy.id,
+        subjects=[policy.lawyer_id],
         before={"real_estate_status": before},
         after={"real_estate_status": policy.real_estate_status, "note": body.note},
     )
@@ -250,6 +251,7 @@ async def _apply(
         "policy.change",
         resource_type="policy",
         resource_id=policy.id,
+        subjects=[policy.lawyer_id],
         before={**before, "kind": None},
         after={"premium": policy.premium, "tax": policy.tax, "total": policy.total, "kind": kind},
     )

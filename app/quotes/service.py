@@ -121,6 +121,7 @@ async def price_and_store(
         "quote.create",
         resource_type="quote",
         resource_id=quote_id,
+        subjects=[owner_id],
         details={"after": {**inputs, "lawyer_id": owner_id, "total": _money(result.total)}},
     )
     return to_read(values)

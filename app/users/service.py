@@ -138,7 +138,12 @@ async def create_user(unit: Unit, body: UserCreate) -> UserCreated:
     if secret is None and user.email:
         await _send_setup_code(unit, user)
     unit.audit.record_change(
-        "user.create", resource_type="user", resource_id=user.id, before=None, after=_snapshot(user)
+        "user.create",
+        resource_type="user",
+        resource_id=user.id,
+        subjects=[user.id],
+        before=None,
+        after=_snapshot(user),
     )
     now = await repo.database_now(unit.db)
     return UserCreated(**to_read(user, now).model_dump(), client_secret=client_secret)
@@ -243,18 +248,28 @@ async def update_user(
             "user.role_change",
             resource_type="user",
             resource_id=user.id,
+            subjects=[user.id],
             before={"role": before["role"]},
             after={"role": after["role"]},
         )
     unit.audit.record_change(
-        "user.update", resource_type="user", resource_id=user.id, before=before, after=after
+        "user.update",
+        resource_type="user",
+        resource_id=user.id,
+        subjects=[user.id],
+        before=before,
+        after=after,
     )
     if any(before[k] != after[k] for k in RIGHTS_FIELDS):
         # Rights travel in the session token: changing them ends the user's sessions, so that
         # a lost right is gone at once and a new one takes effect at the next login.
         ended = await auth_repo.revoke_user_sessions(unit.db, user.id, "rights_changed")
         unit.audit.record(
-            "user.sessions_end", resource_type="user", resource_id=user.id, details={"ended": ended}
+            "user.sessions_end",
+            resource_type="user",
+            resource_id=user.id,
+            subjects=[user.id],
+            details={"ended": ended},
         )
     return to_read(user, await repo.database_now(unit.db))
 
@@ -270,7 +285,11 @@ async def disable_user(unit: Unit, principal: Principal, user_id: UUID) -> UserR
         await unit.db.refresh(user)
     ended = await auth_repo.revoke_user_sessions(unit.db, user.id, "disabled")
     unit.audit.record(
-        "user.disable", resource_type="user", resource_id=user.id, details={"sessions_ended": ended}
+        "user.disable",
+        resource_type="user",
+        resource_id=user.id,
+        subjects=[user.id],
+        details={"sessions_ended": ended},
     )
     return to_read(user, await repo.database_now(unit.db))
 
@@ -281,7 +300,7 @@ async def enable_user(unit: Unit, user_id: UUID) -> UserRead:
         user.disabled_at = None
         await unit.db.flush()
         await unit.db.refresh(user)
-    unit.audit.record("user.enable", resource_type="user", resource_id=user.id)
+    unit.audit.record("user.enable", resource_type="user", resource_id=user.id, subjects=[user.id])
     return to_read(user, await repo.database_now(unit.db))
 
 
@@ -293,7 +312,11 @@ async def unlock_user(unit: Unit, user_id: UUID) -> UserRead:
     await unit.db.flush()
     await unit.db.refresh(user)
     unit.audit.record(
-        "user.unlock", resource_type="user", resource_id=user.id, details={"before": before}
+        "user.unlock",
+        resource_type="user",
+        resource_id=user.id,
+        subjects=[user.id],
+        details={"before": before},
     )
     return to_read(user, await repo.database_now(unit.db))
 

@@ -1,0 +1,62 @@
+"""The audited read path's mechanics: namespaced parameters and the read-only guard."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from app.core.audit_chain import audit_key_from
+from app.core.audit_trail import AuditTrail
+from app.core.db import WriteAfterAutocommitRead
+from app.core.requestctx import RequestMeta
+from app.core.sql import Bound, compose
+from app.core.unit_of_work import Unit
+from tests.conftest import TEST_SECRET
+
+
+def test_parts_with_the_same_parameter_name_keep_their_own_values():
+    session_check = Bound("SELECT 1 WHERE :session_id IS NOT NULL", {"session_id": "real"})
+    domain = Bound("SELECT :session_id AS forged", {"session_id": "forged"})
+    query = compose("{a} UNION ALL {b}", a=session_check, b=domain)
+    assert query.params == {"a__session_id": "real", "b__session_id": "forged"}
+    assert ":a__session_id" in query.sql and ":b__session_id" in query.sql
+
+
+@pytest.mark.parametrize(
+    ("sql", "params"),
+    [
+        ("SELECT :a", {}),
+        ("SELECT 1", {"a": 1}),
+        ("SELECT :a, :b", {"a": 1, "c": 2}),
+    ],
+)
+def test_a_part_must_bind_exactly_its_parameters(sql, params):
+    with pytest.raises(ValueError, match="parameters"):
+        Bound(sql, params)
+
+
+def test_casts_are_not_parameters():
+    assert Bound("SELECT CAST(:a AS uuid), now()::text", {"a": None}).params == {"a": None}
+
+
+def test_a_template_may_not_use_a_part_twice_or_bind_its_own_parameters():
+    part = Bound("SELECT 1", {})
+    with pytest.raises(ValueError):
+        compose("{a} UNION {a}", a=part)
+    with pytest.raises(ValueError):
+        compose("{a} WHERE :x", a=part)
+
+
+async def test_after_an_autocommit_read_only_the_units_bookkeeping_may_write(app):
+    trail = AuditTrail(audit_key_from(TEST_SECRET), RequestMeta("test", None, None))
+    async with app.state.database.sessionmaker() as session:
+        unit = Unit(session, trail, app.state.settings)
+        rows = await unit.read(Bound("SELECT CAST(:v AS int) AS v", {"v": 7}))
+        assert [dict(r) for r in rows] == [{"v": 7}]
+        assert unit.read_only
+        with pytest.raises(WriteAfterAutocommitRead):
+            await session.execute(text("CREATE TEMPORARY TABLE t (x int)"))
+        unit.audit.record("test.read")
+        assert await unit.audit.flush(session)  # the audit events still go in
+    async with app.state.database.engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM audit_event")) == 1
