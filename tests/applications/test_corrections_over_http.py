@@ -248,8 +248,14 @@ async def test_staff_confirm_the_certificate_then_the_submission_is_tax_free(app
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["application_id"] == draft["id"]
     assert confirmed.headers["etag"] != etag
-    events = await audit_events(app, action="application.tax_certificate_confirm")
+    events = await audit_events(
+        app, action="application.tax_certificate_confirm", outcome="success"
+    )
     assert len(events) == 1 and events[0]["resource_id"] == draft["id"]
+    refusals = await audit_events(
+        app, action="application.tax_certificate_confirm", outcome="denied"
+    )
+    assert refusals  # the lawyer's attempt, among others, is on the trail
 
     submitted = await client.post(f"{url}/submit", headers=me)
     assert submitted.status_code == 200, submitted.text
