@@ -122,9 +122,9 @@ def cmd_users_bootstrap(args: argparse.Namespace) -> int:
     """Development convenience: an `admin` account when there is no admin yet."""
     from sqlalchemy import select
 
+    from app.accounts.models import AppUser
     from app.core.security import new_secret
     from app.users import service
-    from app.users.models import AppUser
     from app.users.schemas import UserCreate
 
     settings = Settings()

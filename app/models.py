@@ -1,14 +1,14 @@
 """Every table, imported in one place so that Alembic sees the whole schema."""
 
-from app.applications.models import Application, Policy
+from app.accounts.models import AppUser
+from app.applications.models import Application
 from app.audit.models import AuditEvent, AuditSeal
 from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
 from app.claims_notices.models import ClaimNotice
 from app.core.db import Base
 from app.firms.models import Firm
-from app.policies.models import MidTermChange
+from app.policies.models import MidTermChange, Policy
 from app.quotes.models import Quote
-from app.users.models import AppUser
 
 __all__ = [
     "AppUser",

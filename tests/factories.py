@@ -12,7 +12,7 @@ from sqlalchemy import insert, text
 
 from app.core.security import hash_password_sync
 from app.firms.models import Firm
-from app.users.models import AppUser
+from app.accounts.models import AppUser
 
 PASSWORD = "correct horse battery staple 42"
 

@@ -1,20 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from decimal import Decimal
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
     CheckConstraint,
-    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     func,
@@ -23,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base
+from app.core.db import Base, known_values
 
 
 class ApplicationStatus(StrEnum):
@@ -34,21 +30,9 @@ class ApplicationStatus(StrEnum):
     declined = "declined"
 
 
-class RealEstateStatus(StrEnum):
-    """The Real Estate option on a policy: it waits for due diligence before it is in force."""
-
-    not_taken = "not_taken"
-    pending_due_diligence = "pending_due_diligence"
-    in_force = "in_force"
-
-
 APPLICATION_STATUSES = tuple(ApplicationStatus)
 # The edition of RULES.md §2 a submission is judged by; earlier submissions keep their outcome.
 RULES_EDITION = "2026-11-25"
-
-
-def _known(column: str, values: tuple[StrEnum, ...]) -> str:
-    return "{} IN ({})".format(column, ", ".join(f"'{v.value}'" for v in values))
 
 
 class Application(Base):
@@ -56,7 +40,7 @@ class Application(Base):
 
     __tablename__ = "application"
     __table_args__ = (
-        CheckConstraint(_known("status", APPLICATION_STATUSES), name="status_known"),
+        CheckConstraint(known_values("status", APPLICATION_STATUSES), name="status_known"),
         # one live application per lawyer and program year (a declined one may be followed)
         Index(
             "uq_application_owner_year_live",
@@ -95,35 +79,3 @@ class Application(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}
-
-
-class Policy(Base):
-    """The policy an approved application issues for its program year."""
-
-    __tablename__ = "policy"
-    __table_args__ = (
-        CheckConstraint(
-            _known("real_estate_status", tuple(RealEstateStatus)), name="real_estate_status_known"
-        ),
-        Index("ix_policy_lawyer_id_program_year", "lawyer_id", "program_year"),
-    )
-
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    application_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("application.id"), unique=True)
-    lawyer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
-    firm_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("firm.id"))
-    program_year: Mapped[int] = mapped_column(Integer)
-    effective_date: Mapped[date] = mapped_column(Date)
-    deductible: Mapped[str] = mapped_column(String(32))
-    new_lawyer_tier: Mapped[int | None] = mapped_column(Integer)
-    options: Mapped[dict[str, Any]] = mapped_column(JSONB)
-    real_estate_status: Mapped[str] = mapped_column(String(32))
-    # the day the Real Estate option started (its fee is returned pro rata if it is removed)
-    real_estate_since: Mapped[date | None] = mapped_column(Date)
-    real_estate_fee_paid: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
-    part_time: Mapped[bool] = mapped_column(Boolean, server_default="false")
-    premium: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    tax: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
-    quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quote.id"))
-    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications.models import Application, ApplicationStatus, Policy
+from app.accounts.roles import Role
+from app.applications.models import Application, ApplicationStatus
 from app.auth.principal import Principal
 from app.core.audited import Source
 from app.core.sql import Bound, as_clause
-from app.firms.models import Firm
 from app.users.acting_for import lawyer_records_visible
-from app.users.roles import Role
 
 APPLICATION_READERS = frozenset({Role.customer_service, Role.underwriter})
 # Submitted and not declined: what the firm and later years rely on.
@@ -40,12 +39,6 @@ async def get_visible(
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
-async def lock_firm(db: AsyncSession, firm_id: UUID) -> None:
-    """Serialize submissions of one firm's lawyers, so firm-wide choices are checked against
-    every application that got in first."""
-    await db.execute(select(Firm.id).where(Firm.id == firm_id).with_for_update())
-
-
 async def firm_applications(
     db: AsyncSession, firm_id: UUID, program_year: int, *, excluding: UUID
 ) -> list[Application]:
@@ -68,24 +61,3 @@ async def earlier_forms(
         Application.status.in_(LODGED),
     )
     return list((await db.execute(stmt)).scalars())
-
-
-async def tier_years(db: AsyncSession, lawyer_id: UUID, before_year: int) -> dict[int, int]:
-    """How many earlier policy years granted each new-lawyer tier."""
-    stmt = (
-        select(Policy.new_lawyer_tier, func.count())
-        .where(
-            Policy.lawyer_id == lawyer_id,
-            Policy.program_year < before_year,
-            Policy.new_lawyer_tier.is_not(None),
-        )
-        .group_by(Policy.new_lawyer_tier)
-    )
-    return {int(tier): int(n) for tier, n in (await db.execute(stmt)).all() if tier is not None}
-
-
-async def policies_for(db: AsyncSession, application_ids: list[UUID]) -> dict[UUID, Policy]:
-    if not application_ids:
-        return {}
-    stmt = select(Policy).where(Policy.application_id.in_(application_ids))
-    return {p.application_id: p for p in (await db.execute(stmt)).scalars()}

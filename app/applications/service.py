@@ -4,21 +4,19 @@ with its quote), underwriting decisions and the policy an approval issues."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 from pydantic import ValidationError
 from sqlalchemy import func
 
+from app.accounts.roles import Role
 from app.applications import repository as repo
 from app.applications.form import ApplicationForm
 from app.applications.models import (
     RULES_EDITION,
     Application,
     ApplicationStatus,
-    Policy,
-    RealEstateStatus,
 )
 from app.applications.rules import (
     LawyerHistory,
@@ -44,12 +42,12 @@ from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFo
 from app.core.etag import require_if_match
 from app.core.pagination import Page
 from app.core.unit_of_work import Unit
-from app.policies.history import years_part_time_lost
-from app.quotes import service as quotes
-from app.quotes.repository import get_quote_row, get_quote_rows
+from app.firms.directory import lock_firm
+from app.policies.history import new_lawyer_tier_years, years_part_time_lost
+from app.policies.issuance import PolicyTerms, issue_policy, policies_of_applications
+from app.quotes.pricing import price_and_store, stored_quote, stored_quotes
 from app.quotes.rules import QuoteInput
 from app.users.acting_for import ACTING_ROLES, lawyer_acted_for
-from app.users.roles import Role
 
 APPLICANTS = ACTING_ROLES
 EDITABLE = frozenset({ApplicationStatus.draft, ApplicationStatus.information_requested})
@@ -72,9 +70,9 @@ def _columns(app: Application) -> dict[str, Any]:
 
 async def to_reads(unit: Unit, apps: Sequence[Mapping[Any, Any]]) -> list[ApplicationRead]:
     """Applications with their quotes and policies, in two queries for the whole page."""
-    quotes_by_id = await get_quote_rows(unit.db, [a["quote_id"] for a in apps if a["quote_id"]])
+    quotes_by_id = await stored_quotes(unit.db, [a["quote_id"] for a in apps if a["quote_id"]])
     approved = [a["id"] for a in apps if a["status"] == ApplicationStatus.approved]
-    policies = await repo.policies_for(unit.db, approved)
+    policies = await policies_of_applications(unit, approved)
     return [
         ApplicationRead(
             id=app["id"],
@@ -83,7 +81,7 @@ async def to_reads(unit: Unit, apps: Sequence[Mapping[Any, Any]]) -> list[Applic
             program_year=app["program_year"],
             status=app["status"],
             form=ApplicationForm.model_validate(app["form"]),
-            quote=quotes.to_read(quotes_by_id[app["quote_id"]]) if app["quote_id"] else None,
+            quote=quotes_by_id[app["quote_id"]].read if app["quote_id"] else None,
             policy=PolicyRead.model_validate(policies[app["id"]])
             if app["id"] in policies
             else None,
@@ -259,7 +257,7 @@ async def _history(unit: Unit, app: Application) -> LawyerHistory:
     ]
     return LawyerHistory(
         claims=await claims_history(unit.db, app.owner_id),
-        tier_years=await repo.tier_years(unit.db, app.owner_id, app.program_year),
+        tier_years=await new_lawyer_tier_years(unit.db, app.owner_id, app.program_year),
         application_started_on=app.created_at.date(),
         part_time_lost_years=await years_part_time_lost(unit.db, app.owner_id),
         consented_payors=frozenset(
@@ -288,7 +286,7 @@ async def submit_application(
             errors=_as_errors(violations),
         )
     if app.firm_id is not None:
-        await repo.lock_firm(unit.db, app.firm_id)
+        await lock_firm(unit.db, app.firm_id)
         others = await repo.firm_applications(
             unit.db, app.firm_id, app.program_year, excluding=app.id
         )
@@ -300,7 +298,7 @@ async def submit_application(
                 "The application disagrees with choices the firm's lawyers made together.",
                 errors=_as_errors(conflicts),
             )
-    quote = await quotes.price_and_store(
+    quote = await price_and_store(
         unit,
         quote_input(form, app.program_year, tax_exempt=tax_exempt(form, history)),
         owner_id=app.owner_id,
@@ -363,42 +361,22 @@ async def decide_application(
 async def _issue_policy(unit: Unit, app: Application) -> None:
     assert app.quote_id is not None
     form = ApplicationForm.model_validate(app.form)
-    quote = await get_quote_row(unit.db, app.quote_id)
-    assert quote is not None and form.c.effective_date and form.c.deductible
-    policy = Policy(
-        application_id=app.id,
-        lawyer_id=app.owner_id,
-        firm_id=app.firm_id,
-        program_year=app.program_year,
-        effective_date=form.c.effective_date,
-        deductible=form.c.deductible.value,
-        new_lawyer_tier=new_lawyer_tier(form.a.years_in_practice),
-        options=form.c.model_dump(mode="json"),
-        # the Real Estate option waits for underwriting due diligence before it is in force
-        real_estate_status=(
-            RealEstateStatus.pending_due_diligence
-            if form.c.real_estate
-            else RealEstateStatus.not_taken
+    assert form.c.effective_date and form.c.deductible
+    await issue_policy(
+        unit,
+        PolicyTerms(
+            application_id=app.id,
+            lawyer_id=app.owner_id,
+            firm_id=app.firm_id,
+            program_year=app.program_year,
+            effective_date=form.c.effective_date,
+            deductible=form.c.deductible.value,
+            new_lawyer_tier=new_lawyer_tier(form.a.years_in_practice),
+            options=form.c.model_dump(mode="json"),
+            real_estate=bool(form.c.real_estate),
+            part_time=bool(form.c.part_time),
+            quote=await stored_quote(unit.db, app.quote_id),
         ),
-        real_estate_since=form.c.effective_date if form.c.real_estate else None,
-        real_estate_fee_paid=next(
-            (Decimal(ln["amount"]) for ln in quote["lines"] if ln["code"] == "real_estate_option"),
-            Decimal("0.00"),
-        ),
-        part_time=form.c.part_time,
-        premium=quote["premium"],
-        tax=quote["tax"],
-        total=quote["total"],
-        quote_id=app.quote_id,
-    )
-    unit.db.add(policy)
-    await unit.db.flush()
-    unit.audit.record(
-        "policy.issue",
-        resource_type="policy",
-        resource_id=policy.id,
-        subjects=[policy.lawyer_id],
-        details={"application_id": app.id, "real_estate_status": policy.real_estate_status},
     )
 
 

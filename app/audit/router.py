@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import AfterValidator, AwareDatetime
 
+from app.accounts.roles import Role
 from app.audit import service
 from app.audit.repository import EventFilter
 from app.audit.schemas import AuditEventRead
@@ -15,7 +16,6 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.unit_of_work import UnitOfWork, audited_as
-from app.users.roles import Role
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
 

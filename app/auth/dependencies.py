@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from app.accounts.roles import Role
 from app.auth import service
 from app.auth.errors import CsrfHeaderMissing
 from app.auth.principal import Principal
@@ -14,7 +15,6 @@ from app.core.audit_trail import Outcome
 from app.core.errors import Forbidden, NotAuthenticated, RateLimited
 from app.core.requestctx import current_request_meta
 from app.core.unit_of_work import Unit, UnitOfWork
-from app.users.roles import Role
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from app.accounts.roles import STAFF_ROLES, Role
 from app.core.audit_trail import Actor
-from app.users.roles import STAFF_ROLES, Role
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,10 @@ from uuid import UUID
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.models import AppUser
 from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
 from app.auth.rules import LockoutState
 from app.core.tokens import AccessClaims
-from app.users.models import AppUser
 
 # Slide a live session's idle clock, RETURNING its id; no row when the session has ended (idle,
 # absolute limit, revoked) or its user no longer matches the token (disabled, or role, firm or

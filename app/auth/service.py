@@ -9,6 +9,8 @@ from uuid import UUID
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.models import AppUser
+from app.accounts.roles import Role
 from app.auth import repository as repo
 from app.auth.errors import (
     InvalidCredentials,
@@ -29,8 +31,6 @@ from app.core.requestctx import current_request_meta
 from app.core.security import digest_token, hash_password, new_secret, verify_password
 from app.core.sql import Bound
 from app.core.unit_of_work import Unit
-from app.users.models import AppUser
-from app.users.roles import Role
 
 PASSWORD_GRANT = "password"
 CLIENT_CREDENTIALS_GRANT = "client_credentials"

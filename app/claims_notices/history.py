@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications.rules import ClaimRecord
 from app.claims_notices.models import ClaimNotice
+
+
+@dataclass(frozen=True)
+class ClaimRecord:
+    """A claims notice for the lawyer, as the rules of other domains read it."""
+
+    kind: str  # "claim" or "circumstance"; for the rules a claim includes a circumstance
+    reported_on: date
+    with_payment: bool  # an investigation, repair, loss-prevention or indemnity payment
 
 
 async def claims_history(db: AsyncSession, lawyer_id: UUID) -> tuple[ClaimRecord, ...]:

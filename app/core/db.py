@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +55,11 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+def known_values(column: str, values: Iterable[StrEnum]) -> str:
+    """A CHECK constraint's SQL: `column` holds one of the enumeration's values."""
+    return "{} IN ({})".format(column, ", ".join(f"'{v.value}'" for v in values))
 
 
 class Base(DeclarativeBase):

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, status
 
+from app.accounts.roles import STAFF_ROLES, Role
 from app.auth.dependencies import CurrentPrincipal, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
@@ -12,7 +13,6 @@ from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.firms import service
 from app.firms.schemas import FirmCreate, FirmRead
-from app.users.roles import STAFF_ROLES, Role
 
 router = APIRouter(prefix="/firms", tags=["firms"])
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications.models import Policy
-from app.policies.models import MidTermChange
+from app.policies.models import MidTermChange, Policy
 from app.policies.schemas import ChangeKind
 
 
@@ -21,3 +20,19 @@ async def years_part_time_lost(db: AsyncSession, lawyer_id: UUID) -> frozenset[i
         .distinct()
     )
     return frozenset(int(year) for year in (await db.execute(stmt)).scalars())
+
+
+async def new_lawyer_tier_years(
+    db: AsyncSession, lawyer_id: UUID, before_year: int
+) -> dict[int, int]:
+    """How many of the lawyer's earlier policy years granted each new-lawyer tier."""
+    stmt = (
+        select(Policy.new_lawyer_tier, func.count())
+        .where(
+            Policy.lawyer_id == lawyer_id,
+            Policy.program_year < before_year,
+            Policy.new_lawyer_tier.is_not(None),
+        )
+        .group_by(Policy.new_lawyer_tier)
+    )
+    return {int(tier): int(n) for tier, n in (await db.execute(stmt)).all() if tier is not None}

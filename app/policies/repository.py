@@ -7,14 +7,13 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.applications.models import Policy
+from app.accounts.roles import Role
 from app.auth.principal import Principal
 from app.core.audited import Source
 from app.core.pagination import TimeKeyset
 from app.core.sql import Bound, as_clause
-from app.policies.models import MidTermChange
+from app.policies.models import MidTermChange, Policy
 from app.users.acting_for import lawyer_records_visible
-from app.users.roles import Role
 
 POLICY_READERS = frozenset({Role.customer_service, Role.underwriter, Role.finance})
 POLICIES = Source("policy", "policy AS r", subject="lawyer_id", keyset=TimeKeyset("issued_at"))

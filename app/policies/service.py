@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from uuid import UUID
 
-from app.applications.models import Policy
+from app.accounts.roles import Role
 from app.auth.principal import Principal
 from app.core.audited import read_page, read_record
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
@@ -14,7 +14,7 @@ from app.core.pagination import Page
 from app.core.unit_of_work import Unit
 from app.policies import repository as repo
 from app.policies import rules
-from app.policies.models import MidTermChange
+from app.policies.models import MidTermChange, Policy
 from app.policies.schemas import (
     ChangeCreate,
     ChangeKind,
@@ -22,16 +22,12 @@ from app.policies.schemas import (
     PolicyDetail,
     RealEstateReview,
 )
+from app.quotes.pricing import stored_quote
 from app.quotes.rate_tables import load_rate_table
-from app.quotes.repository import get_quote_row
 from app.quotes.rules import (
-    Deductible,
-    InnocentPartySublimit,
-    PaymentPlan,
     QuoteInput,
     compute_quote,
 )
-from app.users.roles import Role
 
 CHANGE_REQUESTERS = frozenset(
     {Role.lawyer, Role.firm_admin, Role.integration, Role.customer_service, Role.underwriter}
@@ -135,28 +131,13 @@ def _today() -> date:
 
 
 async def _quote_inputs(unit: Unit, policy: Policy) -> tuple[QuoteInput, bool]:
-    quote = await get_quote_row(unit.db, policy.quote_id)
-    assert quote is not None
-    if quote["rate_table_digest"] != load_rate_table(policy.program_year).digest:
+    quote = await stored_quote(unit.db, policy.quote_id)
+    if quote.rate_table_digest != load_rate_table(policy.program_year).digest:
         # re-pricing with other rates than priced the policy would not be an adjustment
         raise Conflict(
             "The year's rate table changed since the policy was priced; staff re-rate it."
         )
-    i = quote["inputs"]
-    inputs = QuoteInput(
-        program_year=i["program_year"],
-        effective_date=date.fromisoformat(i["effective_date"]),
-        years_in_practice=i["years_in_practice"],
-        deductible=Deductible(i["deductible"]),
-        restricted_practice=i["restricted_practice"],
-        part_time=i["part_time"],
-        real_estate=i["real_estate"],
-        innocent_party_sublimit=InnocentPartySublimit(i["innocent_party_sublimit"]),
-        risk_management_programs=i["risk_management_programs"],
-        indian_status_certificate=i["indian_status_certificate"],
-        payment_plan=PaymentPlan(i["payment_plan"]),
-    )
-    return inputs, bool(i["indian_status_certificate"])
+    return quote.inputs, quote.inputs.indian_status_certificate
 
 
 async def request_change(

@@ -11,12 +11,12 @@ from uuid import UUID
 from sqlalchemy import Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.roles import Role
 from app.auth.principal import Principal
 from app.core.audited import Source
 from app.core.sql import Bound
 from app.quotes.models import Quote
 from app.users.acting_for import lawyer_records_visible
-from app.users.roles import Role
 
 QUOTE_READERS = frozenset({Role.customer_service, Role.underwriter, Role.finance})
 QUOTES = Source("quote", "quote AS r")

@@ -7,11 +7,11 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.accounts.roles import FIRM_ROLES, Role
 from app.auth.principal import Principal
 from app.core.errors import FieldError, Forbidden, InvalidInput
 from app.core.sql import Bound
 from app.users.repository import get_user
-from app.users.roles import FIRM_ROLES, Role
 
 ACTING_ROLES = frozenset({Role.lawyer, Role.firm_admin, Role.integration})
 

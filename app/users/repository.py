@@ -8,7 +8,7 @@ from uuid import UUID
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.users.models import AppUser
+from app.accounts.models import AppUser
 
 
 async def get_user(db: AsyncSession, user_id: UUID, *, for_update: bool = False) -> AppUser | None:

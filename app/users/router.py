@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 
+from app.accounts.roles import Role
 from app.auth.dependencies import CurrentPrincipal, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
@@ -14,7 +15,6 @@ from app.core.etag import set_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.users import service
-from app.users.roles import Role
 from app.users.schemas import AccessReview, UserCreate, UserCreated, UserRead, UserUpdate
 
 router = APIRouter(prefix="/users", tags=["users"])

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from app.users.roles import INTEGRATION_SCOPES, Role
+from app.accounts.roles import INTEGRATION_SCOPES, Role
 
 Username = Field(min_length=2, max_length=150, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 

@@ -10,21 +10,20 @@ from uuid import UUID
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 
-from app.auth import repository as auth_repo
-from app.auth.passwords import password_problems
+from app.accounts.models import AppUser
+from app.accounts.roles import ROLES_REQUIRING_FIRM, Role
+from app.auth import credentials
 from app.auth.principal import Principal
 from app.core.audited import ALL, Source, conditions, read_page, read_record
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
 from app.core.pagination import Page, TimeKeyset
-from app.core.security import digest_token, hash_password, new_secret
+from app.core.security import hash_password, new_secret
 from app.core.sql import Bound
 from app.core.unit_of_work import Unit
-from app.firms.repository import get_firm
+from app.firms.directory import firm_exists
 from app.users import repository as repo
-from app.users.models import AppUser
-from app.users.roles import ROLES_REQUIRING_FIRM, Role
 from app.users.schemas import (
     AccessReview,
     AccessReviewRole,
@@ -88,7 +87,7 @@ async def _check_firm(unit: Unit, role: Role, firm_id: UUID | None) -> list[Fiel
         return [
             FieldError("firm_id", "not_allowed", "Only lawyers and firm users belong to a firm.")
         ]
-    if firm_id is not None and await get_firm(unit.db, firm_id) is None:
+    if firm_id is not None and not await firm_exists(unit.db, firm_id):
         return [FieldError("firm_id", "unknown", "No such firm.")]
     return []
 
@@ -106,7 +105,7 @@ async def create_user(unit: Unit, body: UserCreate) -> UserCreated:
         if body.scopes:
             errors.append(FieldError("scopes", "not_allowed", "Only integrations have scopes."))
         if body.password is not None:
-            errors += password_problems(body.password, username=body.username)
+            errors += credentials.password_problems(body.password, username=body.username)
         elif body.email is None:
             errors.append(
                 FieldError("email", "required", "Without a password, a set-up code is e-mailed.")
@@ -151,17 +150,15 @@ async def create_user(unit: Unit, body: UserCreate) -> UserCreated:
 
 async def _send_setup_code(unit: Unit, user: AppUser) -> None:
     assert user.email
-    code = new_secret()
-    await auth_repo.add_reset_token(
-        unit.db, user_id=user.id, digest=digest_token(code), ttl=SETUP_CODE_TTL
-    )
-    await auth_repo.queue_email(
+    await credentials.send_one_time_code(
         unit.db,
-        to=user.email,
+        user_id=user.id,
+        email=user.email,
+        ttl=SETUP_CODE_TTL,
         subject="Your portal account",
         body=(
             f"An account was opened for you (username {user.username}). Choose your password with "
-            f"this one-time code within 3 days:\n\n{code}\n"
+            "this one-time code within 3 days:\n\n{code}\n"
         ),
         template="account_setup",
     )
@@ -263,7 +260,7 @@ async def update_user(
     if any(before[k] != after[k] for k in RIGHTS_FIELDS):
         # Rights travel in the session token: changing them ends the user's sessions, so that
         # a lost right is gone at once and a new one takes effect at the next login.
-        ended = await auth_repo.revoke_user_sessions(unit.db, user.id, "rights_changed")
+        ended = await credentials.end_sessions(unit.db, user.id, "rights_changed")
         unit.audit.record(
             "user.sessions_end",
             resource_type="user",
@@ -283,7 +280,7 @@ async def disable_user(unit: Unit, principal: Principal, user_id: UUID) -> UserR
         user.disabled_at = func.now()
         await unit.db.flush()
         await unit.db.refresh(user)
-    ended = await auth_repo.revoke_user_sessions(unit.db, user.id, "disabled")
+    ended = await credentials.end_sessions(unit.db, user.id, "disabled")
     unit.audit.record(
         "user.disable",
         resource_type="user",

@@ -11,7 +11,7 @@ from app.applications.form import ApplicationForm
 from app.applications.rules.billing import billings_reach, check_new_call, is_new_call
 from app.applications.rules.completeness import check_completeness
 from app.applications.rules.deductibles import check_deductibles
-from app.applications.rules.facts import ClaimRecord, LawyerHistory, RuleCheck, years_before
+from app.applications.rules.facts import LawyerHistory, RuleCheck, years_before
 from app.applications.rules.firm import check_firm_consistency
 from app.applications.rules.innocent_party import check_innocent_party, check_locum
 from app.applications.rules.new_lawyer import (
@@ -29,6 +29,7 @@ from app.applications.rules.real_estate import check_real_estate
 from app.applications.rules.sales_tax import check_sales_tax, tax_exempt
 from app.applications.rules.section_d import check_section_d
 from app.applications.rules.warranty import check_warranty
+from app.claims_notices.history import ClaimRecord
 from app.quotes.rules import Violation
 
 # In the order of the form, so the errors read top to bottom.

@@ -8,18 +8,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from app.applications.form import ApplicationForm
+from app.claims_notices.history import ClaimRecord
 from app.quotes.rules import Violation
 
 LOOK_BACK_YEARS = 5
-
-
-@dataclass(frozen=True)
-class ClaimRecord:
-    """A claims notice for the lawyer (owned by the claims-notices domain)."""
-
-    kind: str  # "claim" or "circumstance"; for the rules a claim includes a circumstance
-    reported_on: date
-    with_payment: bool  # an investigation, repair, loss-prevention or indemnity payment
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.accounts.roles import Role
 from app.core.db import Base
-from app.users.roles import Role
 
 _ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
 

@@ -1,0 +1,109 @@
+"""Issuing a policy and reading what an application issued (the published interface of
+policies for the applications domain)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import select
+
+from app.core.unit_of_work import Unit
+from app.policies.models import Policy, RealEstateStatus
+from app.quotes.pricing import StoredQuote
+
+
+@dataclass(frozen=True)
+class PolicyTerms:
+    """What an approved application and its quote fix for the policy year."""
+
+    application_id: UUID
+    lawyer_id: UUID
+    firm_id: UUID | None
+    program_year: int
+    effective_date: date
+    deductible: str
+    new_lawyer_tier: int | None
+    options: dict[str, Any]  # the application's coverage options, as submitted
+    real_estate: bool
+    part_time: bool
+    quote: StoredQuote
+
+
+@dataclass(frozen=True)
+class IssuedPolicy:
+    id: UUID
+    program_year: int
+    effective_date: date
+    deductible: str
+    real_estate_status: str
+    premium: Decimal
+    tax: Decimal
+    total: Decimal
+    issued_at: datetime
+
+
+async def issue_policy(unit: Unit, terms: PolicyTerms) -> UUID:
+    """Issue the policy (its Real Estate option waits for underwriting's due diligence before
+    it is in force), recorded in the audit trail."""
+    policy = Policy(
+        application_id=terms.application_id,
+        lawyer_id=terms.lawyer_id,
+        firm_id=terms.firm_id,
+        program_year=terms.program_year,
+        effective_date=terms.effective_date,
+        deductible=terms.deductible,
+        new_lawyer_tier=terms.new_lawyer_tier,
+        options=terms.options,
+        real_estate_status=(
+            RealEstateStatus.pending_due_diligence
+            if terms.real_estate
+            else RealEstateStatus.not_taken
+        ),
+        real_estate_since=terms.effective_date if terms.real_estate else None,
+        real_estate_fee_paid=terms.quote.line_amount("real_estate_option"),
+        part_time=terms.part_time,
+        premium=terms.quote.premium,
+        tax=terms.quote.tax,
+        total=terms.quote.total,
+        quote_id=terms.quote.id,
+    )
+    unit.db.add(policy)
+    await unit.db.flush()
+    unit.audit.record(
+        "policy.issue",
+        resource_type="policy",
+        resource_id=policy.id,
+        subjects=[policy.lawyer_id],
+        details={
+            "application_id": terms.application_id,
+            "real_estate_status": policy.real_estate_status,
+        },
+    )
+    return policy.id
+
+
+async def policies_of_applications(
+    unit: Unit, application_ids: list[UUID]
+) -> dict[UUID, IssuedPolicy]:
+    """The policies these applications issued, by application id."""
+    if not application_ids:
+        return {}
+    stmt = select(Policy).where(Policy.application_id.in_(application_ids))
+    return {
+        p.application_id: IssuedPolicy(
+            id=p.id,
+            program_year=p.program_year,
+            effective_date=p.effective_date,
+            deductible=p.deductible,
+            real_estate_status=p.real_estate_status,
+            premium=p.premium,
+            tax=p.tax,
+            total=p.total,
+            issued_at=p.issued_at,
+        )
+        for p in (await unit.db.execute(stmt)).scalars()
+    }
