@@ -29,6 +29,7 @@ test: install lint typecheck pytest
 lint: install
 	$(BIN)/ruff check app tests migrations bench
 	$(BIN)/ruff format --check app tests migrations bench
+	$(BIN)/lint-imports
 
 typecheck: install
 	$(BIN)/mypy app
