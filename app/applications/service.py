@@ -9,6 +9,7 @@ from uuid import UUID
 
 from pydantic import ValidationError
 from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
 
 from app.accounts.roles import Role
 from app.applications import repository as repo
@@ -38,6 +39,7 @@ from app.applications.schemas import (
 from app.auth.principal import Principal
 from app.claims_notices.history import claims_history
 from app.core.audited import conditions, read_page, read_record
+from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
 from app.core.pagination import Page
@@ -112,8 +114,8 @@ async def create_application(
     unit.db.add(app)
     try:
         await unit.db.flush()
-    except Exception as exc:  # the one-live-application-per-year index
-        if "uq_application_owner_year_live" in str(exc):
+    except IntegrityError as exc:
+        if violated_constraint(exc) == "uq_application_owner_year_live":
             raise Conflict(
                 f"The lawyer already has an application for {body.program_year}.",
                 errors=[

@@ -63,8 +63,13 @@ class ChangeRead(BaseModel):
     created_at: datetime
 
 
+class ReviewOutcome(StrEnum):
+    cleared = "cleared"
+    refused = "refused"
+
+
 class RealEstateReview(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    outcome: str = Field(pattern="^(cleared|refused)$", description="The due diligence's outcome")
+    outcome: ReviewOutcome = Field(description="The due diligence's outcome")
     note: str | None = Field(default=None, max_length=2000)

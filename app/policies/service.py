@@ -14,13 +14,14 @@ from app.core.pagination import Page
 from app.core.unit_of_work import Unit
 from app.policies import repository as repo
 from app.policies import rules
-from app.policies.models import MidTermChange, Policy
+from app.policies.models import MidTermChange, Policy, RealEstateStatus
 from app.policies.schemas import (
     ChangeCreate,
     ChangeKind,
     ChangeRead,
     PolicyDetail,
     RealEstateReview,
+    ReviewOutcome,
 )
 from app.quotes.pricing import stored_quote
 from app.quotes.rate_tables import load_rate_table
@@ -90,11 +91,11 @@ async def review_real_estate(
     policy = await _load(unit, principal, policy_id, for_update=True)
     if principal.role is not Role.underwriter:
         raise Forbidden("Only underwriters review the Real Estate option.")
-    if policy.real_estate_status != "pending_due_diligence":
+    if policy.real_estate_status != RealEstateStatus.pending_due_diligence:
         raise Conflict("The Real Estate option is not awaiting due diligence.")
     before = policy.real_estate_status
-    if body.outcome == "cleared":
-        policy.real_estate_status = "in_force"
+    if body.outcome is ReviewOutcome.cleared:
+        policy.real_estate_status = RealEstateStatus.in_force
     else:
         _, tax_exempt = await _quote_inputs(unit, policy)
         refund = rules.refund_real_estate(
@@ -112,7 +113,7 @@ async def review_real_estate(
             requested=None,
             adjustment=refund,
         )
-        policy.real_estate_status = "not_taken"
+        policy.real_estate_status = RealEstateStatus.not_taken
         policy.real_estate_fee_paid = policy.real_estate_fee_paid + refund.premium
     await unit.db.flush()
     unit.audit.record_change(
@@ -158,16 +159,16 @@ async def request_change(
     effective = rules.change_effective_date(received, body.requested_date)
     try:
         if body.kind is ChangeKind.add_real_estate:
-            if policy.real_estate_status != "not_taken":
+            if policy.real_estate_status != RealEstateStatus.not_taken:
                 raise Conflict("The policy has the Real Estate option already.")
             adjustment = rules.add_real_estate(
                 table, effective=effective, prorated_before=prorated_before, tax_exempt=tax_exempt
             )
-            policy.real_estate_status = "pending_due_diligence"
+            policy.real_estate_status = RealEstateStatus.pending_due_diligence
             policy.real_estate_since = effective
             policy.real_estate_fee_paid = adjustment.premium
         elif body.kind is ChangeKind.remove_real_estate:
-            if policy.real_estate_status == "not_taken":
+            if policy.real_estate_status == RealEstateStatus.not_taken:
                 raise Conflict("The policy does not have the Real Estate option.")
             adjustment = rules.remove_real_estate(
                 table,
@@ -177,7 +178,7 @@ async def request_change(
                 prorated_before=prorated_before,
                 tax_exempt=tax_exempt,
             )
-            policy.real_estate_status = "not_taken"
+            policy.real_estate_status = RealEstateStatus.not_taken
             policy.real_estate_fee_paid = policy.real_estate_fee_paid + adjustment.premium
         else:
             if not policy.part_time:
