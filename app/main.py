@@ -19,6 +19,7 @@ from app.core.audit_chain import audit_key_from
 from app.core.config import Settings
 from app.core.db import Database, resolve_database_url
 from app.core.errors import install_error_handlers
+from app.core.input_guard import InputGuard
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.migration_head = head_revision()
 
+    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,

@@ -10,9 +10,9 @@ from typing import Any
 import httpx
 from sqlalchemy import insert, text
 
+from app.accounts.models import AppUser
 from app.core.security import hash_password_sync
 from app.firms.models import Firm
-from app.accounts.models import AppUser
 
 PASSWORD = "correct horse battery staple 42"
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Response, status
 
+from app.accounts.roles import Role
 from app.applications import service
 from app.applications.schemas import (
     ApplicationCreate,
@@ -15,7 +16,7 @@ from app.applications.schemas import (
     DecisionCreate,
     TaxCertificateRead,
 )
-from app.auth.dependencies import CurrentPrincipal, require_scope
+from app.auth.dependencies import require_role, require_scope
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.etag import set_etag
@@ -26,6 +27,11 @@ router = APIRouter(prefix="/applications", tags=["applications"])
 
 Writer = Annotated[Principal, Depends(require_scope("applications:write"))]
 Reader = Annotated[Principal, Depends(require_scope("applications:read"))]
+# Checked before any record is looked up, so a refusal never tells whether an id exists.
+Underwriter = Annotated[Principal, Depends(require_role(Role.underwriter))]
+CertificateConfirmer = Annotated[
+    Principal, Depends(require_role(Role.customer_service, Role.underwriter))
+]
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
@@ -62,7 +68,7 @@ async def create_application(
 async def list_applications(
     unit: UnitOfWork,
     principal: Reader,
-    program_year: Annotated[int | None, Query()] = None,
+    program_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[ApplicationRead]:
@@ -129,7 +135,7 @@ async def submit_application(
 )
 async def decide_application(
     unit: UnitOfWork,
-    principal: CurrentPrincipal,
+    principal: Underwriter,
     application_id: UUID,
     body: DecisionCreate,
     response: Response,
@@ -149,7 +155,7 @@ async def decide_application(
 )
 async def confirm_tax_certificate(
     unit: UnitOfWork,
-    principal: CurrentPrincipal,
+    principal: CertificateConfirmer,
     application_id: UUID,
     response: Response,
     if_match: IfMatch = None,

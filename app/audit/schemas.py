@@ -21,6 +21,7 @@ class AuditEventRead(BaseModel):
     resource_id: str | None
     outcome: str
     request_id: str | None
+    client_request_id: str | None = None
     client_ip: str | None
     user_agent: str | None
     subject_ids: list[UUID] = Field(description="Whose records these are (e.g. the lawyer's)")

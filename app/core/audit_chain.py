@@ -33,7 +33,7 @@ MAC_FIELDS = (
     "details",
 )
 # Added later: covered when present, so that events written before they existed still verify.
-OPTIONAL_MAC_FIELDS = ("subject_ids", "resource_ids")
+OPTIONAL_MAC_FIELDS = ("subject_ids", "resource_ids", "client_request_id")
 
 
 def audit_key_from(secret: str) -> bytes:

@@ -77,6 +77,7 @@ class AuditTrail:
             "details": jsonable(redact(details or {})),
             "subject_ids": list(dict.fromkeys(s for s in subjects if s is not None)),
             "resource_ids": [str(r) for r in resource_ids],
+            "client_request_id": self._meta.client_request_id,
         }
         row["mac"] = event_mac(self._key, row)
         return row
@@ -157,6 +158,7 @@ _EVENT_COLUMNS = (
     ("details", "jsonb"),
     ("subject_ids", "jsonb"),
     ("resource_ids", "jsonb"),
+    ("client_request_id", "varchar"),
     ("mac", "varchar"),
 )
 _JSON_COLUMNS = ("details", "subject_ids", "resource_ids")

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
         default=20, gt=0, description="POST /auth/token per client and window"
     )
     auth_rate_window_seconds: int = Field(default=60, gt=0)
+    metrics_token: str | None = Field(
+        default=None,
+        description="Bearer token for GET /metrics; without one, /metrics is off in production",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, gt=0, description="Largest request body accepted (413 beyond it)"
+    )
     trusted_proxies: str = Field(
         default="", description="Comma-separated proxy IPs whose X-Forwarded-For is believed"
     )

@@ -126,6 +126,9 @@ class Database:
             pool_timeout=30,
             pool_pre_ping=False,
             pool_recycle=1800,
+            # Statements' parameters (password hashes, names, addresses) never reach a log or
+            # an error message.
+            hide_parameters=True,
             **engine_args,
         )
         event.listen(

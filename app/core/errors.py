@@ -6,10 +6,13 @@ import logging
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.requestctx import current_request_id
@@ -220,10 +223,8 @@ def install_error_handlers(app: FastAPI) -> None:
             instance=request.url.path,
         )
 
-    @app.exception_handler(OSError)
-    async def _unreachable(request: Request, exc: OSError) -> JSONResponse:
-        # The database (the one network dependency of a request) cannot be reached: 503.
-        log.error("dependency unreachable", exc_info=exc)
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.error("dependency unavailable: %s", type(exc).__name__)
         return problem_response(
             503,
             ServiceUnavailable.slug,
@@ -232,6 +233,63 @@ def install_error_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
             instance=request.url.path,
         )
+
+    @app.exception_handler(OSError)
+    async def _unreachable(request: Request, exc: OSError) -> JSONResponse:
+        # The database (the one network dependency of a request) cannot be reached.
+        return await _unavailable(request, exc)
+
+    @app.exception_handler(SATimeoutError)
+    async def _pool_exhausted(request: Request, exc: SATimeoutError) -> JSONResponse:
+        return await _unavailable(request, exc)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        kind = database_failure(exc)
+        if kind == "unavailable":
+            return await _unavailable(request, exc)
+        if kind == "invalid":
+            # A value the database refuses that validation let through: still the client's.
+            log.warning("database refused a value: %s", type(exc.orig).__name__)
+            return problem_response(
+                422,
+                InvalidInput.slug,
+                InvalidInput.title,
+                "A value is out of the range this service can store.",
+                instance=request.url.path,
+            )
+        log.error("database error: %s", type(exc.orig).__name__)  # never its SQL or values
+        return problem_response(
+            500,
+            "internal-error",
+            "Internal server error",
+            "Something went wrong on our side. Quote the request id when you contact us.",
+        )
+
+
+def database_failure(exc: DBAPIError) -> str:
+    """'unavailable' (connection lost, server starting or shutting down, too many connections),
+    'invalid' (a data exception: SQLSTATE class 22) or 'error'."""
+    if exc.connection_invalidated:
+        return "unavailable"
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    if isinstance(
+        cause,
+        OSError
+        | asyncpg.PostgresConnectionError
+        | asyncpg.InterfaceError
+        | asyncpg.CannotConnectNowError
+        | asyncpg.TooManyConnectionsError
+        | asyncpg.AdminShutdownError
+        | asyncpg.CrashShutdownError,
+    ):
+        return "unavailable"
+    state = getattr(cause, "sqlstate", None) or ""
+    if state.startswith("08") or state.startswith("57P"):
+        return "unavailable"
+    if state.startswith("22"):
+        return "invalid"
+    return "error"
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -18,6 +18,7 @@ def set_etag(response: Response, version: int) -> None:
 def require_if_match(if_match: str | None, version: int) -> None:
     if not if_match:
         raise PreconditionRequired("Send If-Match with the ETag you last read.")
-    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
+    # RFC 9110 13.1.1: If-Match uses the strong comparison, so a weak tag (W/"3") never matches.
+    tags = {t.strip() for t in if_match.split(",")}
     if etag_of(version) not in tags and "*" not in tags:
         raise PreconditionFailed("The record has changed since you read it; read it again.")

@@ -8,7 +8,7 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from app.core.requestctx import current_request_id
+from app.core.requestctx import current_request_meta_or_none
 
 _EXTRA_FIELDS = ("method", "route", "status", "duration_ms", "path", "data_dir", "event_count")
 
@@ -21,9 +21,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        request_id = current_request_id()
-        if request_id:
-            entry["request_id"] = request_id
+        meta = current_request_meta_or_none()
+        if meta is not None:
+            entry["request_id"] = meta.request_id
+            if meta.client_request_id:
+                entry["client_request_id"] = meta.client_request_id
         for name in _EXTRA_FIELDS:
             if hasattr(record, name):
                 entry[name] = getattr(record, name)

@@ -74,10 +74,13 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # The request id is always ours (unique per request); the client's own, when it sends a
+        # well-formed one, is kept beside it for correlation.
         incoming = _header(scope, b"x-request-id")
-        request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request_id = uuid.uuid4().hex
         meta = RequestMeta(
             request_id=request_id,
+            client_request_id=incoming if incoming and _REQUEST_ID.match(incoming) else None,
             client_ip=client_ip(scope, self.trusted_proxies),
             user_agent=_header(scope, b"user-agent"),
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from dataclasses import dataclass
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -15,12 +18,16 @@ class Decision:
 
 
 class RateLimiter(Protocol):
+    degraded: bool
+
     async def hit(self, key: str) -> Decision: ...
 
     async def close(self) -> None: ...
 
 
 class MemoryRateLimiter:
+    degraded = False
+
     def __init__(self, limit: int, window_seconds: int) -> None:
         self.limit = limit
         self.window = window_seconds
@@ -41,14 +48,37 @@ class MemoryRateLimiter:
 
 
 class RedisRateLimiter:
+    """Shared by every worker and replica. When Redis cannot be reached, each process falls back
+    to counting in its own memory (logged; `degraded` says so to /readyz) rather than refusing
+    logins, and goes back to Redis as soon as it answers again."""
+
     def __init__(self, url: str, limit: int, window_seconds: int) -> None:
         import redis.asyncio as redis
 
-        self._redis = redis.Redis.from_url(url)
+        self._redis = redis.Redis.from_url(
+            url, socket_connect_timeout=0.5, socket_timeout=0.5, retry_on_timeout=False
+        )
         self.limit = limit
         self.window = window_seconds
+        self._fallback = MemoryRateLimiter(limit, window_seconds)
+        self.degraded = False
 
     async def hit(self, key: str) -> Decision:
+        from redis.exceptions import RedisError
+
+        try:
+            decision = await self._shared_hit(key)
+        except (RedisError, OSError) as exc:
+            if not self.degraded:
+                log.warning("rate limits fall back to this process's memory: %s", exc)
+            self.degraded = True
+            return await self._fallback.hit(key)
+        if self.degraded:
+            log.warning("rate limits are shared in Redis again")
+        self.degraded = False
+        return decision
+
+    async def _shared_hit(self, key: str) -> Decision:
         now = time.time()
         window = int(now // self.window)
         name = f"lpl:ratelimit:{key}:{window}"

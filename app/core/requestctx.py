@@ -11,6 +11,7 @@ class RequestMeta:
     request_id: str
     client_ip: str | None
     user_agent: str | None
+    client_request_id: str | None = None
 
 
 _meta: ContextVar[RequestMeta | None] = ContextVar("request_meta", default=None)
@@ -31,3 +32,7 @@ def current_request_meta() -> RequestMeta:
 def current_request_id() -> str | None:
     meta = _meta.get()
     return meta.request_id if meta else None
+
+
+def current_request_meta_or_none() -> RequestMeta | None:
+    return _meta.get()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
-from app.core.errors import ServiceUnavailable, problem_responses
+from app.core.config import AppEnv
+from app.core.errors import NotAuthenticated, NotFound, ServiceUnavailable, problem_responses
 
 router = APIRouter(tags=["operations"])
 
@@ -19,6 +22,7 @@ class Readiness(BaseModel):
     status: str
     database: str
     migration: str | None
+    rate_limits: str = Field(description="ok, or degraded: counted per process (Redis is down)")
 
 
 @router.get(
@@ -43,7 +47,9 @@ async def readyz(request: Request) -> Readiness:
         raise ServiceUnavailable("The database is not reachable.") from exc
     if revision != state.migration_head:
         raise ServiceUnavailable("The database is not migrated to the current revision.")
-    return Readiness(status="ready", database="ok", migration=revision)
+    # Serving without shared rate limits is still serving: said, not refused.
+    limits = "degraded" if state.auth_rate_limiter.degraded else "ok"
+    return Readiness(status="ready", database="ok", migration=revision, rate_limits=limits)
 
 
 @router.get(
@@ -52,8 +58,16 @@ async def readyz(request: Request) -> Readiness:
     summary="Prometheus metrics",
     response_class=Response,
     responses={
-        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"}
+        200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text format"},
+        **problem_responses(401, 404),
     },
 )
-async def metrics() -> Response:
+async def metrics(request: Request) -> Response:
+    settings = request.app.state.settings
+    if settings.metrics_token:
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(sent.encode(), settings.metrics_token.encode()):
+            raise NotAuthenticated("Send the metrics token as a bearer token.")
+    elif settings.app_env is AppEnv.production:
+        raise NotFound("Metrics are not exposed without METRICS_TOKEN in production.")
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

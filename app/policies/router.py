@@ -7,7 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, status
 
-from app.auth.dependencies import CurrentPrincipal, require_scope
+from app.accounts.roles import Role
+from app.auth.dependencies import require_role, require_scope
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
@@ -19,6 +20,8 @@ router = APIRouter(prefix="/policies", tags=["policies"])
 
 Reader = Annotated[Principal, Depends(require_scope("applications:read"))]
 Writer = Annotated[Principal, Depends(require_scope("applications:write"))]
+# Checked before the policy is looked up, so a refusal never tells whether an id exists.
+Underwriter = Annotated[Principal, Depends(require_role(Role.underwriter))]
 
 
 @router.get(
@@ -83,6 +86,6 @@ async def create_change(
     responses=problem_responses(401, 403, 404, 409, 422),
 )
 async def review_real_estate(
-    unit: UnitOfWork, principal: CurrentPrincipal, policy_id: UUID, body: RealEstateReview
+    unit: UnitOfWork, principal: Underwriter, policy_id: UUID, body: RealEstateReview
 ) -> PolicyDetail:
     return await service.review_real_estate(unit, principal, policy_id, body)

@@ -1,5 +1,5 @@
-"""Audit events name their data subjects and the records a list read returned; seals keep
-their events' numbers.
+"""Audit events name their data subjects and the records a list read returned, and keep the
+client's own request id beside ours; seals keep their events' numbers.
 
 Revision ID: 7a1c2e9d4b10
 Revises: 9d43eb1e8b58
@@ -44,9 +44,11 @@ def upgrade() -> None:
         "ix_audit_event_resource_ids", "audit_event", ["resource_ids"], postgresql_using="gin"
     )
     op.add_column("audit_seal", sa.Column("event_seqs", postgresql.ARRAY(sa.BigInteger())))
+    op.add_column("audit_event", sa.Column("client_request_id", sa.String(length=64)))
 
 
 def downgrade() -> None:
+    op.drop_column("audit_event", "client_request_id")
     op.drop_column("audit_seal", "event_seqs")
     op.drop_index("ix_audit_event_resource_ids", table_name="audit_event")
     op.drop_index("ix_audit_event_subject_ids", table_name="audit_event")

@@ -17,6 +17,7 @@ from tests.factories import PASSWORD, audit_events, bearer, login, make_firm, ma
 STRONG = "a long and uncommon passphrase"
 UA = "PortalSPA/2.1 (audit test)"
 EVENT_FIELDS = {
+    "client_request_id",
     "subject_ids",
     "resource_ids",
     "seq",
@@ -68,7 +69,8 @@ async def test_a_read_is_an_event_with_actor_resource_time_request_and_client(ap
     assert event["actor_role"] == "admin" and event["actor_label"] == admin["username"]
     assert event["resource_type"] == "user" and event["resource_id"] == str(lawyer["id"])
     assert event["outcome"] == "success"
-    assert event["request_id"].startswith("audit-test-0001-")
+    assert event["request_id"] == response.headers["x-request-id"]  # ours, one per request
+    assert event["client_request_id"].startswith("audit-test-0001-")  # the client's, beside it
     _assert_context(event, response, before=before, after=after)
 
 

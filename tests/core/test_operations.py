@@ -52,7 +52,12 @@ async def test_readyz_reports_the_migration_head(app, client):
     assert at == head
     ready = await client.get("/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ready", "database": "ok", "migration": head}
+    assert ready.json() == {
+        "status": "ready",
+        "database": "ok",
+        "migration": head,
+        "rate_limits": "ok",
+    }
 
 
 async def test_readyz_is_503_when_the_database_is_unreachable(app_factory):
@@ -137,9 +142,12 @@ async def test_security_headers_on_api_answers(app, client):
         assert "server" not in headers or "uvicorn" not in headers["server"].lower()
 
 
-async def test_request_id_is_echoed_when_valid_and_made_otherwise(app, client):
-    echoed = await client.get("/healthz", headers={"X-Request-ID": "trace-1234abcd"})
-    assert echoed.headers["x-request-id"] == "trace-1234abcd"
+async def test_the_request_id_is_always_made_by_the_server(app, client):
+    # two requests sending the same id still get one each: an id names one request only
+    first = await client.get("/healthz", headers={"X-Request-ID": "trace-1234abcd"})
+    again = await client.get("/healthz", headers={"X-Request-ID": "trace-1234abcd"})
+    ids = {first.headers["x-request-id"], again.headers["x-request-id"]}
+    assert len(ids) == 2 and all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
     made = []
     for bad in (None, "short", "x" * 65, "has spaces in it", "semi;colon-1234", "../../etc/x"):
         headers = {} if bad is None else {"X-Request-ID": bad}
@@ -150,7 +158,7 @@ async def test_request_id_is_echoed_when_valid_and_made_otherwise(app, client):
     assert len(set(made)) == len(made)
     # the id also names the request in a problem body
     problem = await client.get("/nowhere", headers={"X-Request-ID": "trace-5678efgh"})
-    assert problem.json()["request_id"] == "trace-5678efgh"
+    assert problem.json()["request_id"] == problem.headers["x-request-id"]
 
 
 async def test_cors_allows_only_the_configured_origins(app_factory):
@@ -233,13 +241,15 @@ async def test_an_unexpected_exception_is_a_bare_500(app_factory):
         async with client_for(app) as client:
             response = await client.get("/boom", headers={"X-Request-ID": "boom-request-1"})
     body = _problem(response, 500, "internal-error")
-    assert body["request_id"] == "boom-request-1" and "boom-request-1" in body["detail"]
+    ours = response.headers["x-request-id"]
+    assert body["request_id"] == ours and ours in body["detail"]
     assert "card_number" not in response.text and "RuntimeError" not in response.text
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["cache-control"] == "no-store"
     # the operators get the details, under the same request id
     [logged] = [e for e in _json_lines(stream) if e.get("message") == "unhandled error"]
-    assert logged["request_id"] == "boom-request-1" and "card_number" in logged["error"]
+    assert logged["request_id"] == ours and logged["client_request_id"] == "boom-request-1"
+    assert "card_number" in logged["error"]
 
 
 # --- settings -----------------------------------------------------------------------------
@@ -336,7 +346,7 @@ async def test_logs_are_json_lines_with_request_ids_and_never_a_password(app, cl
     assert (ok.status_code, failed.status_code) == (200, 401)
     raw = stream.getvalue()
     lines = _json_lines(stream)  # every line is JSON
-    by_request = {e.get("request_id"): e for e in lines if e.get("route")}
+    by_request = {e.get("client_request_id"): e for e in lines if e.get("route")}
     for rid, route, status in (
         ("login-ok-0001", "/auth/token", 200),
         ("login-bad-0001", "/auth/token", 401),
