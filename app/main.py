@@ -18,7 +18,7 @@ from app.auth.router import router as auth_router
 from app.core.audit_chain import audit_key_from
 from app.core.config import Settings
 from app.core.db import Database, resolve_database_url
-from app.core.errors import install_error_handlers
+from app.core.errors import ANY_ROUTE_PROBLEMS, install_error_handlers, problem_responses
 from app.core.input_guard import InputGuard
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        responses=problem_responses(*ANY_ROUTE_PROBLEMS),
     )
     app.state.settings = settings
     app.state.database = (

@@ -292,6 +292,11 @@ def database_failure(exc: DBAPIError) -> str:
     return "error"
 
 
+# What any route may answer, whatever it does: an unreadable body (400), a body over the limit
+# (413), a control character or an out-of-range value (422), our error (500), a dependency down.
+ANY_ROUTE_PROBLEMS = (400, 413, 422, 500, 503)
+
+
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI `responses=` for the problems a route may answer."""
     described = {
@@ -301,9 +306,11 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         404: "Not found, or not yours",
         409: "State conflict",
         412: "If-Match does not match the current ETag",
+        413: "The request body is over the size limit",
         422: "Invalid input or a broken rule",
         428: "If-Match is required",
         429: "Rate limited",
+        500: "An error on our side (quote the request id)",
         503: "A dependency is unavailable",
     }
     return {

@@ -38,9 +38,7 @@ async def test_control_characters_in_json_name_the_field(app, client):
     body = {"program_year": 2025, "effective_date": "2025-01-01", "deductible": "nil\u0000"}
     _invalid(await client.post("/quotes", json=body, headers=bearer(token)), "deductible")
     draft = {"program_year": 2025, "form": {"a": {"name": "Jane\u0007 Doe"}}}
-    _invalid(
-        await client.post("/applications", json=draft, headers=bearer(token)), "form.a.name"
-    )
+    _invalid(await client.post("/applications", json=draft, headers=bearer(token)), "form.a.name")
     # tab, line feed and carriage return are ordinary text
     ok = {"program_year": 2025, "form": {"a": {"name": "Jane\tDoe"}}}
     assert (await client.post("/applications", json=ok, headers=bearer(token))).status_code == 201
