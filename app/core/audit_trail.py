@@ -46,6 +46,10 @@ class AuditTrail:
         """Queue an event (see `event` for the fields) for the unit of work's commit."""
         self._pending.append(self.event(action, **fields))
 
+    def queue(self, event: dict[str, Any]) -> None:
+        """Queue an event made by `event`."""
+        self._pending.append(event)
+
     def event(
         self,
         action: str,
@@ -131,6 +135,12 @@ class AuditTrail:
         stmt, params = statement(_touch_and_insert(touch, _columns(rows)))
         written = await conn.execute(stmt, params, execution_options=options)
         return len(written.all()) == len(rows)
+
+
+def insert_events(rows: list[dict[str, Any]]) -> Bound:
+    """The INSERT ... SELECT of these events, as a part for a composed statement (a WHERE
+    clause may follow it)."""
+    return Bound(_INSERT_SQL, _columns(rows))
 
 
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:

@@ -18,12 +18,12 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.audit_trail import Actor, AuditTrail, Outcome
+from app.core.audit_trail import Actor, AuditTrail, Outcome, insert_events
 from app.core.config import Settings
 from app.core.db import READ_ONLY_UNIT, UNIT_BOOKKEEPING, Database
 from app.core.errors import AppError
 from app.core.requestctx import current_request_meta
-from app.core.sql import Bound, statement
+from app.core.sql import Bound, compose, statement
 
 AUDITED_REFUSALS = frozenset({401, 403, 404})
 AUDIT_ACTION = "x-audit-action"
@@ -58,6 +58,35 @@ class Unit:
         if guard is not None and not await _touch(self.db, guard):
             raise await guard.ended_error(self.db)
 
+    async def read_recorded(self, query: Bound, event: dict[str, Any]) -> RowMapping | None:
+        """A read of one row whose audit event is known before it is read (its data subject
+        is): as the request's first work, one statement slides the session, reads the row only
+        if the session is live, and writes the event only if a row was read. Otherwise the
+        ordinary two steps."""
+        guard = self.session_guard
+        if guard is None or self.db.in_transaction():
+            rows = await self.read(query)
+            if rows:
+                self.audit.queue(event)
+            return rows[0] if rows else None
+        await self._autocommit()
+        self.session_guard = None
+        statement_, params = statement(
+            compose(_READ_RECORDED, touch=guard.touch(), q=query, event=insert_events([event]))
+        )
+        conn = await self.db.connection()
+        result = await conn.execute(statement_, params, execution_options={UNIT_BOOKKEEPING: True})
+        row = result.mappings().one()
+        if not row["session_alive__"]:
+            raise await guard.ended_error(self.db)
+        return row if row["found__"] else None
+
+    async def _autocommit(self) -> None:
+        await self.db.connection(
+            execution_options={"isolation_level": "AUTOCOMMIT", READ_ONLY_UNIT: True}
+        )
+        self.read_only = True
+
     async def read(self, query: Bound) -> Sequence[RowMapping]:
         """The SELECT of an audited read (a record by id, a page of a list).
 
@@ -68,10 +97,7 @@ class Unit:
         write on its connection is refused (raised, never silently done outside a transaction).
         """
         if not self.db.in_transaction():
-            await self.db.connection(
-                execution_options={"isolation_level": "AUTOCOMMIT", READ_ONLY_UNIT: True}
-            )
-            self.read_only = True
+            await self._autocommit()
         conn = await self.db.connection()
         stmt, params = statement(query)
         return (await conn.execute(stmt, params)).mappings().all()
@@ -82,6 +108,17 @@ async def _touch(db: AsyncSession, guard: SessionGuard) -> bool:
     conn = await db.connection()
     result = await conn.execute(stmt, params, execution_options={UNIT_BOOKKEEPING: True})
     return result.first() is not None
+
+
+# Slide the session, read one row if the session is live, write its event if a row was read:
+# one statement, one implicit transaction, one round trip.
+_READ_RECORDED = (
+    "WITH touched AS ({touch}), "
+    "found AS (SELECT f.*, TRUE AS found__ FROM ({q}) AS f WHERE EXISTS (SELECT 1 FROM touched)), "
+    "logged AS ({event} WHERE EXISTS (SELECT 1 FROM found) RETURNING seq) "
+    "SELECT (SELECT count(*) FROM touched) > 0 AS session_alive__, found.* "
+    "FROM (SELECT 1) AS one LEFT JOIN found ON TRUE"
+)
 
 
 def route_action(request: Request) -> str:

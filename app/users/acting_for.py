@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.roles import FIRM_ROLES, Role
 from app.auth.principal import Principal
+from app.core.audited import Visibility
 from app.core.errors import FieldError, Forbidden, InvalidInput
-from app.core.sql import Bound
 from app.users.repository import get_user
 
 ACTING_ROLES = frozenset({Role.lawyer, Role.firm_admin, Role.integration})
@@ -40,28 +40,28 @@ async def lawyer_acted_for(
     return lawyer.id, lawyer.firm_id
 
 
-# The one visibility rule for a lawyer's records (quotes, applications, policies, and the
-# domains to come). A firm's admin and integration see the records of the lawyers who are in
-# the firm *now*: need to know follows the lawyer, not a snapshot kept on the record.
-_VISIBLE_SQL = (
-    "({owner} = CAST(:viewer_id AS uuid) OR CAST(:sees_all AS boolean)"
-    " OR {owner} IN (SELECT member.id FROM app_user AS member"
-    " WHERE member.firm_id = CAST(:viewer_firm_id AS uuid)))"
-)
-
-
 def lawyer_records_visible(
     principal: Principal, *, readers: frozenset[Role], owner: str = "r.owner_id"
-) -> Bound:
-    """SQL condition on the owning lawyer's id column `owner`: the lawyer's own records; their
-    current firm's for its admin and integration; all for staff with need to know (`readers`);
-    nothing for anyone else."""
-    firm_wide = principal.role in FIRM_ROLES and principal.firm_id is not None
-    return Bound(
-        _VISIBLE_SQL.format(owner=owner),
-        {
-            "viewer_id": principal.user_id if principal.role is Role.lawyer else None,
-            "sees_all": principal.role in readers,
-            "viewer_firm_id": principal.firm_id if firm_wide else None,
-        },
-    )
+) -> Visibility:
+    """The one visibility rule for a lawyer's records (quotes, applications, policies and the
+    domains to come), as an SQL condition on the owning lawyer's id column `owner`: the lawyer's
+    own records; for a firm's admin and integration, the records of the lawyers who are in the
+    firm *now* (need to know follows the lawyer, not a snapshot kept on the record); all for
+    staff with need to know (`readers`); nothing for anyone else. Only the branch that applies
+    is sent, so the database can use the owner's index."""
+    if principal.role in readers:
+        return Visibility("TRUE", {})
+    if principal.role in FIRM_ROLES and principal.firm_id is not None:
+        return Visibility(
+            f"{owner} IN (SELECT member.id FROM app_user AS member"  # noqa: S608 (constants)
+            " WHERE member.firm_id = CAST(:firm_id AS uuid))",
+            {"firm_id": principal.firm_id},
+        )
+    if principal.role is Role.lawyer:
+        # a lawyer sees only their own: the data subject is known before anything is read
+        return Visibility(
+            f"{owner} = CAST(:lawyer_id AS uuid)",
+            {"lawyer_id": principal.user_id},
+            subject=principal.user_id,
+        )
+    return Visibility("FALSE", {})

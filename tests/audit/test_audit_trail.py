@@ -3,6 +3,7 @@ unlock, role changes and refusals, each with who, what, when and from where; no 
 without its event; and GET /audit-events itself."""
 
 import asyncio
+import contextlib
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -348,6 +349,30 @@ async def _boom(*args, **kwargs):
     )
 
 
+@contextlib.asynccontextmanager
+async def _audit_inserts_fail(app):
+    engine = app.state.database.engine
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(
+                "CREATE FUNCTION lpl_test_no_events() RETURNS trigger LANGUAGE plpgsql AS "
+                "$$ BEGIN RAISE EXCEPTION 'relation audit_event could not extend file'; END $$"
+            )
+        )
+        await conn.execute(
+            text(
+                "CREATE TRIGGER lpl_test_no_events BEFORE INSERT ON audit_event "
+                "FOR EACH ROW EXECUTE FUNCTION lpl_test_no_events()"
+            )
+        )
+    try:
+        yield
+    finally:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TRIGGER lpl_test_no_events ON audit_event"))
+            await conn.execute(text("DROP FUNCTION lpl_test_no_events()"))
+
+
 def _assert_bare_500(response, leaked=()):
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")
@@ -365,12 +390,11 @@ async def test_a_read_whose_event_cannot_be_written_returns_no_data(app, client,
         seen_before = await conn.scalar(
             text("SELECT last_seen_at FROM auth_session WHERE user_id = :u"), {"u": admin["id"]}
         )
-    monkeypatch.setattr(AuditTrail, "flush", _boom)
-    response = await client.get(f"/users/{lawyer['id']}", headers=bearer(token))
-    _assert_bare_500(response, leaked=(lawyer["username"], "private@firm.example"))
-    listed = await client.get("/users", headers=bearer(token))
-    _assert_bare_500(listed, leaked=(lawyer["username"],))
-    monkeypatch.undo()
+    async with _audit_inserts_fail(app):  # the database itself refuses to write an event
+        response = await client.get(f"/users/{lawyer['id']}", headers=bearer(token))
+        _assert_bare_500(response, leaked=(lawyer["username"], "private@firm.example"))
+        listed = await client.get("/users", headers=bearer(token))
+        _assert_bare_500(listed, leaked=(lawyer["username"],))
 
     assert await audit_events(app, action="user.read") == []
     assert await audit_events(app, action="user.list") == []

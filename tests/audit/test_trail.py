@@ -89,10 +89,12 @@ async def test_no_secret_ever_reaches_the_trail(app, client):
 async def test_a_read_whose_event_cannot_be_written_returns_nothing(app, client, monkeypatch):
     _, token = await user_token(app, client)
 
-    async def broken(*args, **kwargs):
+    def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
+    # the event of a read is built for the statement that reads (one round trip), or flushed
     monkeypatch.setattr(AuditTrail, "flush", broken)
+    monkeypatch.setattr("app.core.unit_of_work.insert_events", broken)
     response = await client.get("/users/me", headers=bearer(token))
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")

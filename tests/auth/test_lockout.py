@@ -15,6 +15,7 @@ import pytest
 import redis.asyncio as aioredis
 from sqlalchemy import text
 
+from tests.clock import travel
 from tests.conftest import client_for
 from tests.factories import PASSWORD, audit_events, bearer, login, make_user, user_token
 
@@ -91,9 +92,9 @@ async def test_lock_ends_after_the_duration_and_the_count_starts_afresh(app_fact
         await fail(client, user["username"], 3)
         assert 0 < (await login_state(app, user["id"])).locked_for <= 2
         assert (await attempt(client, user["username"], PASSWORD)).status_code == 401
-        await asyncio.sleep(1.0)
+        await travel(app, 1.0)
         assert (await attempt(client, user["username"], PASSWORD)).status_code == 401  # not yet
-        await asyncio.sleep(1.3)
+        await travel(app, 1.3)
         # the lock has passed: a failure counts from one again, it does not re-lock at once
         await fail(client, user["username"], 1)
         state = await login_state(app, user["id"])
@@ -112,7 +113,7 @@ async def test_after_the_lock_the_right_password_logs_in(app_factory):
         user = await make_user(app)
         await fail(client, user["username"], 2)
         assert (await attempt(client, user["username"], PASSWORD)).status_code == 401
-        await asyncio.sleep(1.3)
+        await travel(app, 1.3)
         await login(client, user["username"])
         assert (await login_state(app, user["id"])).failed_login_count == 0
 

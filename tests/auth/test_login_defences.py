@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from app.auth.passwords import is_common, password_problems
 from app.auth.rules import AttemptOutcome, LockoutState, apply_attempt
+from tests.clock import travel
 from tests.conftest import client_for
 from tests.factories import PASSWORD, audit_events, bearer, login, make_user, user_token
 
@@ -57,7 +58,7 @@ async def test_lock_expires_and_the_count_starts_afresh(app_factory):
         for _ in range(2):
             await _attempt(client, user["username"], "wrong")
         assert (await _attempt(client, user["username"], PASSWORD)).status_code == 401
-        await asyncio.sleep(1.2)
+        await travel(app, 1.2)
         assert (await _attempt(client, user["username"], "wrong")).status_code == 401
         row = await _user_row(app, user["id"])
         assert row.failed_login_count == 1 and row.locked_until is None

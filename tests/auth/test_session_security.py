@@ -1,6 +1,5 @@
 """Tokens, sessions, cookies and CSRF, through HTTP against PostgreSQL."""
 
-import asyncio
 import base64
 import json
 import time
@@ -8,6 +7,7 @@ import uuid
 
 from jose import jwt
 
+from tests.clock import travel
 from tests.conftest import TEST_SECRET, client_for
 from tests.factories import PASSWORD, audit_events, bearer, login, make_user, user_token
 
@@ -85,9 +85,9 @@ async def test_idle_session_ends_and_activity_keeps_it_alive(app_factory):
     async with client_for(app) as client:
         _, token = await user_token(app, client)
         for _ in range(4):  # 3 s of activity in all, longer than the idle timeout
-            await asyncio.sleep(0.75)
+            await travel(app, 0.75)
             assert (await client.get("/users/me", headers=bearer(token))).status_code == 200
-        await asyncio.sleep(2.3)
+        await travel(app, 2.3)
         body = await _expect_refused(client, token, slug="session-expired")
         assert "inactivity" in body["detail"]
 
@@ -98,9 +98,9 @@ async def test_absolute_limit_ends_even_an_active_session(app_factory):
     async with client_for(app) as client:
         _, token = await user_token(app, client)
         for _ in range(3):
-            await asyncio.sleep(0.9)
+            await travel(app, 0.9)
             assert (await client.get("/users/me", headers=bearer(token))).status_code == 200
-        await asyncio.sleep(1.6)
+        await travel(app, 1.6)
         await _expect_refused(client, token, slug="session-expired")
 
 

@@ -3,12 +3,12 @@ password change, the session cookie and the CSRF header for cookie-authenticated
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import httpx
 from sqlalchemy import text
 
+from tests.clock import travel
 from tests.conftest import client_for
 from tests.factories import PASSWORD, audit_events, bearer, login, make_user, user_token
 
@@ -62,12 +62,12 @@ async def test_activity_slides_the_idle_clock_beyond_the_timeout(app_factory):
         )
         assert response.json()["expires_in"] == 2
         token = response.json()["access_token"]
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-        while loop.time() - started < 3.2:  # well past the 2 s idle timeout in all
-            await asyncio.sleep(0.6)
+        elapsed = 0.0
+        while elapsed < 3.2:  # well past the 2 s idle timeout in all
+            await travel(app, 0.6)
+            elapsed += 0.6
             assert (await me(client, token)).status_code == 200
-        assert loop.time() - started > 3
+        assert elapsed > 3
 
 
 async def test_idle_beyond_the_timeout_ends_the_session(app_factory):
@@ -75,7 +75,7 @@ async def test_idle_beyond_the_timeout_ends_the_session(app_factory):
     async with client_for(app) as client:
         _, token = await user_token(app, client)
         assert (await me(client, token)).status_code == 200
-        await asyncio.sleep(1.4)
+        await travel(app, 1.4)
         body = await assert_ended(await me(client, token), "session-expired")
         assert "inactivity" in body["detail"]
         # it stays ended: the refused request did not revive it
@@ -91,7 +91,7 @@ async def test_a_refused_request_of_a_live_session_still_slides_it(app_factory):
     async with client_for(app) as client:
         _, token = await user_token(app, client)
         for _ in range(3):
-            await asyncio.sleep(0.8)
+            await travel(app, 0.8)
             missing = await client.get(
                 "/quotes/00000000-0000-0000-0000-000000000000", headers=bearer(token)
             )
@@ -103,13 +103,13 @@ async def test_absolute_limit_ends_even_an_active_session(app_factory):
     app = app_factory(session_idle_timeout_seconds=2, session_absolute_timeout_seconds=3)
     async with client_for(app) as client:
         _, token = await user_token(app, client)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
+        elapsed = 0.0
         codes = []
-        while loop.time() - started < 4.2:
-            await asyncio.sleep(0.5)
+        while elapsed < 4.2:
+            await travel(app, 0.5)
+            elapsed += 0.5
             response = await me(client, token)
-            codes.append((round(loop.time() - started, 1), response.status_code))
+            codes.append((round(elapsed, 1), response.status_code))
             if response.status_code == 401:
                 await assert_ended(response, "session-expired")
         # alive past the idle timeout (activity), dead after the absolute limit (activity or not)
@@ -156,7 +156,7 @@ async def test_a_copied_token_stops_working_after_idle_expiry(app_factory):
     app = app_factory(session_idle_timeout_seconds=1)
     async with client_for(app) as client, client_for(app) as copy:
         _, token = await user_token(app, client)
-        await asyncio.sleep(1.4)
+        await travel(app, 1.4)
         await assert_ended(await me(copy, token), "session-expired")
 
 
@@ -170,7 +170,7 @@ async def test_an_ended_session_is_refused_on_every_kind_of_route(app_factory):
         missing = "/quotes/00000000-0000-0000-0000-000000000000"
         assert (await client.get(missing, headers=bearer(revoked))).status_code == 404  # alive
         assert (await client.post("/auth/logout", headers=bearer(revoked))).status_code == 204
-        await asyncio.sleep(1.3)
+        await travel(app, 1.3)
         change = {"current_password": PASSWORD, "new_password": "never gets to be set at all"}
         for token, slug in ((expired, "session-expired"), (revoked, "session-revoked")):
             for response in (
