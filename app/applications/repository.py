@@ -13,6 +13,8 @@ from app.applications.models import Application, ApplicationStatus
 from app.auth.principal import Principal
 from app.core.audited import Source
 from app.core.sql import Bound, as_clause
+from app.policies.issuance import issued_policy_sql
+from app.quotes.pricing import quote_document_sql
 from app.users.acting_for import lawyer_records_visible
 
 APPLICATION_READERS = frozenset({Role.customer_service, Role.underwriter})
@@ -20,7 +22,14 @@ APPLICATION_READERS = frozenset({Role.customer_service, Role.underwriter})
 LODGED = (ApplicationStatus.submitted, ApplicationStatus.approved)
 
 
-APPLICATIONS = Source("application", "application AS r")
+# An application is shown with its quote and the policy it issued: read in the same statement,
+# through the SQL the quotes and policies domains publish for it.
+APPLICATIONS = Source(
+    "application",
+    "application AS r",
+    columns=f"r.*, {quote_document_sql('r.quote_id')} AS quote_document__,"
+    f" {issued_policy_sql('r.id')} AS policy_document__",
+)
 
 
 def visible_to(principal: Principal, *, owner: str = "r.owner_id") -> Bound:

@@ -19,8 +19,9 @@ from app.applications.schemas import (
 from app.auth.dependencies import require_role, require_scope
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import set_etag
+from app.core.etag import etag_of, set_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, audited_as
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -71,10 +72,11 @@ async def list_applications(
     program_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page[ApplicationRead]:
-    return await service.list_applications(
+) -> Response:
+    page = await service.list_applications(
         unit, principal, program_year=program_year, cursor=cursor, limit=limit
     )
+    return model_response(page)
 
 
 @router.get(
@@ -85,10 +87,9 @@ async def list_applications(
     response_model=ApplicationRead,
     responses=problem_responses(401, 403, 404),
 )
-async def get_application(
-    unit: UnitOfWork, principal: Reader, application_id: UUID, response: Response
-) -> ApplicationRead:
-    return _answer(response, await service.read_application(unit, principal, application_id))
+async def get_application(unit: UnitOfWork, principal: Reader, application_id: UUID) -> Response:
+    application = await service.read_application(unit, principal, application_id)
+    return model_response(application, headers={"ETag": etag_of(application.version)})
 
 
 @router.patch(

@@ -46,9 +46,21 @@ from app.core.pagination import Page
 from app.core.unit_of_work import Unit
 from app.firms.directory import lock_firm
 from app.policies.history import new_lawyer_tier_years, years_part_time_lost
-from app.policies.issuance import PolicyTerms, issue_policy, policies_of_applications
-from app.quotes.pricing import price_and_store, stored_quote, stored_quotes
+from app.policies.issuance import (
+    IssuedPolicy,
+    PolicyTerms,
+    issue_policy,
+    issued_policy_from_document,
+    policies_of_applications,
+)
+from app.quotes.pricing import (
+    price_and_store,
+    quote_from_document,
+    stored_quote,
+    stored_quotes,
+)
 from app.quotes.rules import QuoteInput
+from app.quotes.schemas import QuoteRead
 from app.users.acting_for import ACTING_ROLES, lawyer_acted_for
 
 APPLICANTS = ACTING_ROLES
@@ -71,10 +83,20 @@ def _columns(app: Application) -> dict[str, Any]:
 
 
 async def to_reads(unit: Unit, apps: Sequence[Mapping[Any, Any]]) -> list[ApplicationRead]:
-    """Applications with their quotes and policies, in two queries for the whole page."""
-    quotes_by_id = await stored_quotes(unit.db, [a["quote_id"] for a in apps if a["quote_id"]])
-    approved = [a["id"] for a in apps if a["status"] == ApplicationStatus.approved]
-    policies = await policies_of_applications(unit, approved)
+    """Applications with their quotes and policies: read with them (APPLICATIONS), or fetched
+    in two queries for the whole page."""
+    quotes: dict[Any, QuoteRead] = {}
+    policies: dict[Any, IssuedPolicy] = {}
+    for app in apps:
+        if app.get("quote_document__"):
+            quotes[app["quote_id"]] = quote_from_document(app["quote_document__"])
+        if app.get("policy_document__"):
+            policies[app["id"]] = issued_policy_from_document(app["policy_document__"])
+    if not all("quote_document__" in app for app in apps):
+        wanted = [a["quote_id"] for a in apps if a["quote_id"] and a["quote_id"] not in quotes]
+        quotes |= {k: q.read for k, q in (await stored_quotes(unit.db, wanted)).items()}
+        approved = [a["id"] for a in apps if a["status"] == ApplicationStatus.approved]
+        policies |= await policies_of_applications(unit, approved)
     return [
         ApplicationRead(
             id=app["id"],
@@ -83,7 +105,7 @@ async def to_reads(unit: Unit, apps: Sequence[Mapping[Any, Any]]) -> list[Applic
             program_year=app["program_year"],
             status=app["status"],
             form=ApplicationForm.model_validate(app["form"]),
-            quote=quotes_by_id[app["quote_id"]].read if app["quote_id"] else None,
+            quote=quotes.get(app["quote_id"]) if app["quote_id"] else None,
             policy=PolicyRead.model_validate(policies[app["id"]])
             if app["id"] in policies
             else None,

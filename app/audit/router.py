@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import AfterValidator, AwareDatetime
 
 from app.accounts.roles import Role
@@ -15,6 +15,7 @@ from app.auth.dependencies import require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, audited_as
 
 router = APIRouter(prefix="/audit-events", tags=["audit"])
@@ -65,7 +66,7 @@ async def list_audit_events(
     until: Annotated[AuditTime | None, Query(description="occurred before")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page[AuditEventRead]:
+) -> Response:
     f = EventFilter(
         actor_id=actor_id,
         action=action,
@@ -76,4 +77,4 @@ async def list_audit_events(
         since=since,
         until=until,
     )
-    return await service.list_events(unit, f, cursor=cursor, limit=limit)
+    return model_response(await service.list_events(unit, f, cursor=cursor, limit=limit))

@@ -107,3 +107,29 @@ async def policies_of_applications(
         )
         for p in (await unit.db.execute(stmt)).scalars()
     }
+
+
+def issued_policy_sql(application_id: str) -> str:
+    """SQL: the policy the application with the id in column `application_id` issued, as one
+    JSON document (money as strings), or NULL; read it back with `issued_policy_from_document`."""
+    return (
+        "(SELECT jsonb_build_object('id', p.id, 'program_year', p.program_year,"  # noqa: S608 (constants)
+        " 'effective_date', p.effective_date, 'deductible', p.deductible,"
+        " 'real_estate_status', p.real_estate_status, 'premium', p.premium::text,"
+        " 'tax', p.tax::text, 'total', p.total::text, 'issued_at', p.issued_at)"
+        f" FROM policy AS p WHERE p.application_id = {application_id})"
+    )
+
+
+def issued_policy_from_document(document: dict[str, Any]) -> IssuedPolicy:
+    return IssuedPolicy(
+        id=UUID(document["id"]),
+        program_year=int(document["program_year"]),
+        effective_date=date.fromisoformat(document["effective_date"]),
+        deductible=document["deductible"],
+        real_estate_status=document["real_estate_status"],
+        premium=Decimal(document["premium"]),
+        tax=Decimal(document["tax"]),
+        total=Decimal(document["total"]),
+        issued_at=datetime.fromisoformat(document["issued_at"]),
+    )

@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import APIRouter, Depends, Response, status
 
 from app.accounts.roles import Role
 from app.auth.dependencies import require_role, require_scope
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.policies import service
 from app.policies.schemas import ChangeCreate, ChangeRead, PolicyDetail, RealEstateReview
@@ -34,8 +35,8 @@ Underwriter = Annotated[Principal, Depends(require_role(Role.underwriter))]
 )
 async def list_policies(
     unit: UnitOfWork, principal: Reader, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
-) -> Page[PolicyDetail]:
-    return await service.list_policies(unit, principal, cursor=cursor, limit=limit)
+) -> Response:
+    return model_response(await service.list_policies(unit, principal, cursor=cursor, limit=limit))
 
 
 @router.get(
@@ -46,8 +47,8 @@ async def list_policies(
     response_model=PolicyDetail,
     responses=problem_responses(401, 403, 404),
 )
-async def get_policy(unit: UnitOfWork, principal: Reader, policy_id: UUID) -> PolicyDetail:
-    return await service.read_policy(unit, principal, policy_id)
+async def get_policy(unit: UnitOfWork, principal: Reader, policy_id: UUID) -> Response:
+    return model_response(await service.read_policy(unit, principal, policy_id))
 
 
 @router.get(

@@ -17,7 +17,31 @@ from app.quotes.rules import Deductible, InnocentPartySublimit, PaymentPlan, Quo
 from app.quotes.schemas import QuoteRead
 from app.quotes.service import price_and_store, to_read
 
-__all__ = ["StoredQuote", "price_and_store", "stored_quote", "stored_quotes"]
+__all__ = [
+    "StoredQuote",
+    "price_and_store",
+    "quote_document_sql",
+    "quote_from_document",
+    "stored_quote",
+    "stored_quotes",
+]
+
+
+def quote_document_sql(quote_id: str) -> str:
+    """SQL: the quote with the id in column `quote_id` as one JSON document (money as strings),
+    for a domain that shows a quote inside its own record in the same statement; read it back
+    with `quote_from_document`."""
+    return (
+        "(SELECT jsonb_build_object('id', q.id, 'owner_id', q.owner_id, 'inputs', q.inputs,"  # noqa: S608 (constants)
+        " 'lines', q.lines, 'premium', q.premium::text, 'tax', q.tax::text,"
+        " 'total', q.total::text, 'instalments', q.instalments,"
+        " 'rate_table_version', q.rate_table_version, 'created_at', q.created_at)"
+        f" FROM quote AS q WHERE q.id = {quote_id})"
+    )
+
+
+def quote_from_document(document: dict[str, Any]) -> QuoteRead:
+    return to_read(document)
 
 
 @dataclass(frozen=True)

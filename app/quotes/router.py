@@ -62,7 +62,8 @@ async def list_quotes(
     lawyer_id: Annotated[UUID | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page[QuoteRead]:
-    return await service.list_quotes(
+) -> Response:
+    page = await service.list_quotes(
         unit, principal, lawyer_id=lawyer_id, cursor=cursor, limit=limit
     )
+    return model_response(page)

@@ -13,6 +13,7 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.etag import set_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.users import service
 from app.users.schemas import AccessReview, UserCreate, UserCreated, UserRead, UserUpdate
@@ -85,10 +86,11 @@ async def list_users(
     disabled: Annotated[bool | None, Query()] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-) -> Page[UserRead]:
-    return await service.list_users(
+) -> Response:
+    page = await service.list_users(
         unit, role=role, firm_id=firm_id, disabled=disabled, cursor=cursor, limit=limit
     )
+    return model_response(page)
 
 
 @router.get(
