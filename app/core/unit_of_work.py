@@ -16,7 +16,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.audit_trail import Actor, AuditTrail, Outcome, insert_events
 from app.core.config import Settings
@@ -69,23 +69,23 @@ class Unit:
             if rows:
                 self.audit.queue(event)
             return rows[0] if rows else None
-        await self._autocommit()
+        conn = await self._autocommit()
         self.session_guard = None
         statement_, params = statement(
             compose(_READ_RECORDED, touch=guard.touch(), q=query, event=insert_events([event]))
         )
-        conn = await self.db.connection()
         result = await conn.execute(statement_, params, execution_options={UNIT_BOOKKEEPING: True})
         row = result.mappings().one()
         if not row["session_alive__"]:
             raise await guard.ended_error(self.db)
         return row if row["found__"] else None
 
-    async def _autocommit(self) -> None:
-        await self.db.connection(
+    async def _autocommit(self) -> AsyncConnection:
+        conn = await self.db.connection(
             execution_options={"isolation_level": "AUTOCOMMIT", READ_ONLY_UNIT: True}
         )
         self.read_only = True
+        return conn
 
     async def read(self, query: Bound) -> Sequence[RowMapping]:
         """The SELECT of an audited read (a record by id, a page of a list).
@@ -96,9 +96,7 @@ class Unit:
         client unless that statement succeeded. From then on the unit is read-only: any other
         write on its connection is refused (raised, never silently done outside a transaction).
         """
-        if not self.db.in_transaction():
-            await self._autocommit()
-        conn = await self.db.connection()
+        conn = await (self.db.connection() if self.db.in_transaction() else self._autocommit())
         stmt, params = statement(query)
         return (await conn.execute(stmt, params)).mappings().all()
 
@@ -167,8 +165,12 @@ async def _finish(unit: Unit) -> AppError | None:
     """Write the audit events and slide the session (one statement), then commit.
     Returns the 401 to answer instead when the session has ended (nothing is committed)."""
     guard, unit.session_guard = unit.session_guard, None
-    if guard is None and not unit.audit.has_pending and not unit.db.in_transaction():
-        return None
+    if (
+        guard is None
+        and not unit.audit.has_pending
+        and (unit.read_only or not unit.db.in_transaction())
+    ):
+        return None  # nothing to write, nothing to commit (an autocommit read is done)
     written = await unit.audit.flush(unit.db, touch=guard.touch() if guard else None)
     if not written:
         assert guard is not None
