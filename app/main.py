@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -15,7 +16,9 @@ from app.applications.router import router as applications_router
 from app.audit import service as audit_service
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.core.anonymous import AnonymousRefusals
 from app.core.audit_chain import audit_key_from
+from app.core.audit_trail import AuditTrail
 from app.core.config import Settings
 from app.core.db import Database, resolve_database_url
 from app.core.errors import ANY_ROUTE_PROBLEMS, install_error_handlers, problem_responses
@@ -24,6 +27,8 @@ from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
 from app.core.ratelimit import rate_limiter_from
+from app.core.requestctx import RequestMeta
+from app.core.unit_of_work import repeated_refusals_event
 from app.firms.router import router as firms_router
 from app.ops.router import router as ops_router
 from app.policies.router import router as policies_router
@@ -51,6 +56,32 @@ async def _seal_periodically(app: FastAPI, interval: float) -> None:
             log.exception("audit sealing failed; will retry")
 
 
+async def record_repeated_refusals(app: FastAPI, *, everything: bool = False) -> int:
+    """Write the counted refusals of windows that have closed (all of them at shutdown)."""
+    closed = app.state.anonymous_refusals.drain(everything=everything)
+    if not closed:
+        return 0
+    meta = RequestMeta(
+        request_id=f"refusals-{uuid.uuid4().hex[:12]}", client_ip=None, user_agent=None
+    )
+    trail = AuditTrail(app.state.audit_key, meta)
+    for window in closed:
+        trail.queue(repeated_refusals_event(trail, window))
+    async with app.state.database.sessionmaker() as session:
+        await trail.flush(session)
+        await session.commit()
+    return len(closed)
+
+
+async def _drain_periodically(app: FastAPI, interval: float) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await record_repeated_refusals(app)
+        except Exception:
+            log.exception("recording counted refusals failed; will retry")
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
@@ -61,16 +92,20 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # way, so that full collections stay short under load (fewer latency spikes).
     gc.collect()
     gc.freeze()
+    drainer = asyncio.create_task(_drain_periodically(app, settings.anonymous_window_seconds))
     sealer = None
     if settings.audit_seal_interval_seconds > 0:
         sealer = asyncio.create_task(_seal_periodically(app, settings.audit_seal_interval_seconds))
     try:
         yield
     finally:
-        if sealer is not None:
-            sealer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sealer
+        for task in (drainer, sealer):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        with contextlib.suppress(Exception):
+            await record_repeated_refusals(app, everything=True)
         await app.state.auth_rate_limiter.close()
         await app.state.database.dispose()
 
@@ -99,6 +134,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings.rate_limit_storage, settings.auth_rate_limit, settings.auth_rate_window_seconds
     )
     app.state.migration_head = head_revision()
+    app.state.anonymous_refusals = AnonymousRefusals(
+        window_seconds=settings.anonymous_window_seconds, limit=settings.anonymous_rate_limit
+    )
 
     app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
     app.add_middleware(

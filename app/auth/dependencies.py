@@ -9,10 +9,10 @@ from fastapi import Depends, Request
 
 from app.accounts.roles import Role
 from app.auth import service
-from app.auth.errors import CsrfHeaderMissing
+from app.auth.errors import CsrfHeaderMissing, InvalidToken
 from app.auth.principal import Principal
 from app.core.audit_trail import Outcome
-from app.core.errors import Forbidden, NotAuthenticated, RateLimited
+from app.core.errors import AppError, Forbidden, NotAuthenticated, RateLimited
 from app.core.requestctx import current_request_meta
 from app.core.unit_of_work import Unit, UnitOfWork
 
@@ -30,10 +30,17 @@ def _credentials(request: Request) -> tuple[str | None, bool]:
     return (cookie, True) if cookie else (None, False)
 
 
+def _anonymous(request: Request, refusal: NotAuthenticated) -> AppError:
+    """A request naming nobody is refused 401, or 429 once its client is past the limit."""
+    client = current_request_meta().client_ip or "unknown"
+    wait = request.app.state.anonymous_refusals.over_limit(client)
+    return RateLimited(wait) if wait is not None else refusal
+
+
 async def current_principal(request: Request, unit: UnitOfWork) -> Principal:
     token, via_cookie = _credentials(request)
     if token is None:
-        raise NotAuthenticated("Send a bearer token or the session cookie.")
+        raise _anonymous(request, NotAuthenticated("Send a bearer token or the session cookie."))
     if (
         via_cookie
         and request.method not in SAFE_METHODS
@@ -45,7 +52,10 @@ async def current_principal(request: Request, unit: UnitOfWork) -> Principal:
         raise CsrfHeaderMissing(
             "A change authenticated by the session cookie must carry the X-Requested-With header."
         )
-    return await service.authenticate(unit, token, via_cookie=via_cookie)
+    try:
+        return await service.authenticate(unit, token, via_cookie=via_cookie)
+    except InvalidToken as exc:
+        raise _anonymous(request, exc) from None
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         default=None,
         description="Bearer token for GET /metrics; without one, /metrics is off in production",
     )
+    anonymous_window_seconds: int = Field(
+        default=60, gt=0, description="Window over which refusals naming nobody are counted"
+    )
+    anonymous_rate_limit: int = Field(
+        default=120, gt=0, description="Refusals naming nobody per client and window, then 429"
+    )
     max_body_bytes: int = Field(
         default=1_048_576, gt=0, description="Largest request body accepted (413 beyond it)"
     )

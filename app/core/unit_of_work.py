@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.core.anonymous import Closed
 from app.core.audit_trail import Actor, AuditTrail, Outcome, insert_events
 from app.core.config import Settings
 from app.core.db import READ_ONLY_UNIT, UNIT_BOOKKEEPING, Database
@@ -132,22 +134,52 @@ def route_action(request: Request) -> str:
 async def _record_refusal(
     database: Database, audit: AuditTrail, request: Request, exc: AppError
 ) -> None:
-    path_params = request.path_params
-    resource_id = exc.resource_id or (next(iter(path_params.values())) if path_params else None)
-    # "/users/{user_id}": the refused request was for a "user", so a search by resource finds it
-    named = next(iter(path_params), None)
-    resource_type = exc.resource_type or (named.removesuffix("_id") if named else None)
+    """The refusal as an event of its own (the request's own work was rolled back)."""
     audit.discard()
-    audit.record(
-        route_action(request),
-        resource_type=resource_type,
-        resource_id=resource_id,
-        outcome=Outcome.denied,
-        details={"status": exc.status, "problem": exc.slug},
-    )
+    record_now = True
+    if audit.actor is None:  # naming nobody: counted, see app/core/anonymous.py
+        record_now, summaries = request.app.state.anonymous_refusals.note(
+            current_request_meta().client_ip or "unknown", route_action(request)
+        )
+        for closed in summaries:
+            audit.queue(repeated_refusals_event(audit, closed))
+    if record_now:
+        path_params = request.path_params
+        resource_id = exc.resource_id or (next(iter(path_params.values())) if path_params else None)
+        # "/users/{user_id}": the refused request was for a "user", so a search finds it
+        named = next(iter(path_params), None)
+        resource_type = exc.resource_type or (named.removesuffix("_id") if named else None)
+        audit.record(
+            route_action(request),
+            resource_type=resource_type,
+            resource_id=resource_id,
+            outcome=Outcome.denied,
+            details={"status": exc.status, "problem": exc.slug},
+        )
+    if audit.has_pending:
+        await _write(database, audit)
+
+
+async def _write(database: Database, audit: AuditTrail) -> None:
     async with database.sessionmaker() as session:
         await audit.flush(session)
         await session.commit()
+
+
+def repeated_refusals_event(audit: AuditTrail, closed: Closed) -> dict[str, Any]:
+    """One event for the refusals of a window beyond its first (which was recorded at once)."""
+    return audit.event(
+        closed.action,
+        outcome=Outcome.denied,
+        details={
+            "status": 401,
+            "repeated": closed.more,
+            "client_ip": closed.client_ip,
+            "window_start": datetime.fromtimestamp(closed.started, UTC),
+            "window_end": datetime.fromtimestamp(closed.ended, UTC),
+        },
+        actor=None,
+    )
 
 
 async def _session_error(unit: Unit) -> AppError | None:
@@ -200,7 +232,9 @@ async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
             # A refusal is recorded on its own, unless the work that refused it (a failed
             # login) already recorded it and was committed.
             refusal = ended or (None if getattr(exc, "commit_work", False) else exc)
-            if isinstance(refusal, AppError) and refusal.status in AUDITED_REFUSALS:
+            if isinstance(refusal, AppError) and (
+                refusal.status in AUDITED_REFUSALS or (refusal.status == 429 and not audit.actor)
+            ):
                 await _record_refusal(database, audit, request, refusal)
             if ended is not None:
                 raise ended from exc

@@ -209,8 +209,8 @@ async def test_refusals_401_403_404_are_denied_events(app, client):
     other_firm = await make_firm(app)
     async with client_for(app) as anonymous:
         no_token = await anonymous.get("/users/me", headers=_rid(3))
-        bad_token = await anonymous.get(
-            "/users/me", headers={"Authorization": "Bearer not.a.jwt", **_rid(4)}
+        bad_token = await anonymous.get(  # another route: each is its first refusal
+            "/quotes", headers={"Authorization": "Bearer not.a.jwt", **_rid(4)}
         )
     forbidden = await client.get("/audit-events", headers={**bearer(token), **_rid(5)})
     not_yours = await client.get(f"/firms/{other_firm}", headers={**bearer(token), **_rid(6)})
@@ -222,7 +222,7 @@ async def test_refusals_401_403_404_are_denied_events(app, client):
     assert len(denied) == 5
     for response, action, actor in (
         (no_token, "user.read", None),
-        (bad_token, "user.read", None),
+        (bad_token, "quote.list", None),
         (forbidden, "audit_event.list", lawyer["id"]),
         (not_yours, "firm.read", lawyer["id"]),
     ):
