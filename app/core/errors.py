@@ -293,8 +293,9 @@ def database_failure(exc: DBAPIError) -> str:
 
 
 # What any route may answer, whatever it does: an unreadable body (400), a body over the limit
-# (413), a control character or an out-of-range value (422), our error (500), a dependency down.
-ANY_ROUTE_PROBLEMS = (400, 413, 422, 500, 503)
+# (413), a control character or an out-of-range value (422), too many requests naming nobody
+# (429), our error (500), a dependency down (503).
+ANY_ROUTE_PROBLEMS = (400, 413, 422, 429, 500, 503)
 
 
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
