@@ -406,6 +406,7 @@ class _Turns:
 
     def __init__(self) -> None:
         self.files: tuple[Any, Any] | None = None
+        self.held = False
 
     def place(self, tmp_path_factory: pytest.TempPathFactory) -> None:
         if self.files is not None or not os.environ.get("PYTEST_XDIST_WORKER"):
@@ -418,7 +419,7 @@ class _Turns:
 
     @contextlib.contextmanager
     def hold(self, *, exclusive: bool) -> Iterator[None]:
-        if self.files is None:
+        if self.files is None or self.held:  # (a fixture set up during a test: its turn holds)
             yield
             return
         gate, lock = self.files
@@ -428,9 +429,11 @@ class _Turns:
         finally:
             if not exclusive:
                 fcntl.flock(gate, fcntl.LOCK_UN)
+        self.held = True
         try:
             yield
         finally:
+            self.held = False
             fcntl.flock(lock, fcntl.LOCK_UN)
             if exclusive:
                 fcntl.flock(gate, fcntl.LOCK_UN)
