@@ -7,6 +7,7 @@ from logging.config import fileConfig
 
 from alembic import context
 from sqlalchemy.dialects.postgresql.base import ischema_names
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -35,9 +36,15 @@ def run_migrations_offline() -> None:
         context.run_migrations()
 
 
+# Replicas may all run `migrate` at once: one upgrades while the others wait for this lock,
+# then find the schema at head and do nothing.
+MIGRATION_LOCK_ID = 0x4C504C_316  # "LPL" + a number of our own
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
     with context.begin_transaction():
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK_ID})
         context.run_migrations()
 
 

@@ -126,3 +126,28 @@ def test_check_fails_when_the_database_is_behind(fresh_database):
     command.downgrade(config, "-1")
     with pytest.raises(CommandError):
         command.check(config)
+
+
+def test_three_replicas_migrating_at_once_all_succeed_once(fresh_database):
+    """Every replica of a fresh deployment may run `migrate`: one upgrades, the others wait for
+    the migration lock and find the schema at head."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DATABASE_URL": fresh_database, "LOG_LEVEL": "WARNING"}
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "app", "migrate"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    outcomes = [
+        (run.wait(timeout=120), run.stderr.read().decode() if run.stderr else "") for run in runs
+    ]
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert [r[0] for r in _run(fresh_database, "SELECT version_num FROM alembic_version")] == [head]
