@@ -6,12 +6,17 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run serve migrate test lint typecheck pytest openapi bench clean
+.PHONY: install run serve migrate test lint typecheck pytest openapi bench clean lock
 
-$(STAMP): pyproject.toml
+LOCK         := requirements.lock
+RUNTIME_LOCK := requirements-runtime.lock
+LOCK_FLAGS   := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+
+# Exactly the locked versions, hash-checked; then the app itself (editable, no dependencies).
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -42,6 +47,14 @@ openapi: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# Regenerate both lock files from pyproject.toml (after changing a dependency on purpose).
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet pip-tools
+	.venv-lock/bin/pip-compile $(LOCK_FLAGS) --extra dev --extra embedded --extra bench -o $(LOCK) pyproject.toml
+	.venv-lock/bin/pip-compile $(LOCK_FLAGS) -o $(RUNTIME_LOCK) pyproject.toml
+	rm -rf .venv-lock
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache
