@@ -11,6 +11,7 @@ PORT   ?= 8000
 LOCK         := requirements.lock
 RUNTIME_LOCK := requirements-runtime.lock
 LOCK_FLAGS   := --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+LOCK_ARGS    ?=
 
 # Exactly the locked versions, hash-checked; then the app itself (editable, no dependencies).
 $(STAMP): pyproject.toml $(LOCK)
@@ -52,8 +53,8 @@ bench: install
 lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet pip-tools
-	.venv-lock/bin/pip-compile $(LOCK_FLAGS) --extra dev --extra embedded --extra bench -o $(LOCK) pyproject.toml
-	.venv-lock/bin/pip-compile $(LOCK_FLAGS) -o $(RUNTIME_LOCK) pyproject.toml
+	.venv-lock/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) --extra dev --extra embedded --extra bench -o $(LOCK) pyproject.toml
+	.venv-lock/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o $(RUNTIME_LOCK) pyproject.toml
 	rm -rf .venv-lock
 
 clean:
