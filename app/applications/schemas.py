@@ -59,6 +59,9 @@ class ApplicationRead(BaseModel):
     submitted_at: datetime | None
     decided_at: datetime | None
     decision_note: str | None
+    tax_certificate_on_file: bool = Field(
+        description="Staff confirmed a copy of the Certificate of Indian Status or TCRD is on file"
+    )
     created_at: datetime
     version: int
 

@@ -112,6 +112,7 @@ async def to_reads(unit: Unit, apps: Sequence[Mapping[Any, Any]]) -> list[Applic
             submitted_at=app["submitted_at"],
             decided_at=app["decided_at"],
             decision_note=app["decision_note"],
+            tax_certificate_on_file=app["tax_certificate_confirmed_at"] is not None,
             created_at=app["created_at"],
             version=app["version"],
         )
