@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.accounts.roles import Role
 from app.applications import service
+from app.applications.repository import APPLICATION_READERS
 from app.applications.schemas import (
     ApplicationCreate,
     ApplicationRead,
@@ -16,7 +17,8 @@ from app.applications.schemas import (
     DecisionCreate,
     TaxCertificateRead,
 )
-from app.auth.dependencies import require_role, require_scope
+from app.applications.service import APPLICANTS
+from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.etag import etag_of, set_etag
@@ -26,8 +28,10 @@ from app.core.unit_of_work import UnitOfWork, audited_as
 
 router = APIRouter(prefix="/applications", tags=["applications"])
 
-Writer = Annotated[Principal, Depends(require_scope("applications:write"))]
-Reader = Annotated[Principal, Depends(require_scope("applications:read"))]
+Writer = Annotated[Principal, Depends(require_access("applications:write", APPLICANTS))]
+Reader = Annotated[
+    Principal, Depends(require_access("applications:read", APPLICANTS | APPLICATION_READERS))
+]
 # Checked before any record is looked up, so a refusal never tells whether an id exists.
 Underwriter = Annotated[Principal, Depends(require_role(Role.underwriter))]
 CertificateConfirmer = Annotated[

@@ -72,10 +72,15 @@ def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     return check
 
 
-def require_scope(scope: str) -> Callable[[Principal], Awaitable[Principal]]:
-    """Integrations act only within the scopes an admin granted them; people are unaffected."""
+def require_access(
+    scope: str, roles: frozenset[Role]
+) -> Callable[[Principal], Awaitable[Principal]]:
+    """The roles that may take an action at all, and the scope an integration needs for it:
+    checked before any record is looked up, so a refusal never tells whether an id exists."""
 
     async def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            raise Forbidden(f"This action needs one of the roles: {', '.join(sorted(roles))}.")
         if principal.role is Role.integration and scope not in principal.scopes:
             raise Forbidden(f"This integration lacks the scope {scope}.")
         return principal

@@ -44,9 +44,13 @@ async def readyz(request: Request) -> Readiness:
     try:
         revision = await state.database.ping()
     except Exception as exc:
-        raise ServiceUnavailable("The database is not reachable.") from exc
+        raise ServiceUnavailable(
+            "The database is not reachable.", headers={"Retry-After": "5"}
+        ) from exc
     if revision != state.migration_head:
-        raise ServiceUnavailable("The database is not migrated to the current revision.")
+        raise ServiceUnavailable(
+            "The database is not migrated to the current revision.", headers={"Retry-After": "5"}
+        )
     # Serving without shared rate limits is still serving: said, not refused.
     limits = "degraded" if state.auth_rate_limiter.degraded else "ok"
     return Readiness(status="ready", database="ok", migration=revision, rate_limits=limits)

@@ -8,19 +8,24 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Response, status
 
 from app.accounts.roles import Role
-from app.auth.dependencies import require_role, require_scope
+from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.policies import service
+from app.policies.repository import POLICY_READERS
 from app.policies.schemas import ChangeCreate, ChangeRead, PolicyDetail, RealEstateReview
+from app.policies.service import CHANGE_REQUESTERS
+from app.users.acting_for import ACTING_ROLES
 
 router = APIRouter(prefix="/policies", tags=["policies"])
 
-Reader = Annotated[Principal, Depends(require_scope("applications:read"))]
-Writer = Annotated[Principal, Depends(require_scope("applications:write"))]
+Reader = Annotated[
+    Principal, Depends(require_access("applications:read", ACTING_ROLES | POLICY_READERS))
+]
+Writer = Annotated[Principal, Depends(require_access("applications:write", CHANGE_REQUESTERS))]
 # Checked before the policy is looked up, so a refusal never tells whether an id exists.
 Underwriter = Annotated[Principal, Depends(require_role(Role.underwriter))]
 

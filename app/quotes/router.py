@@ -7,19 +7,23 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from app.auth.dependencies import require_scope
+from app.auth.dependencies import require_access
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.quotes import service
+from app.quotes.repository import QUOTE_READERS
 from app.quotes.schemas import QuoteCreate, QuoteRead
+from app.users.acting_for import ACTING_ROLES
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
 
-QuoteWriter = Annotated[Principal, Depends(require_scope("quotes:write"))]
-QuoteReader = Annotated[Principal, Depends(require_scope("quotes:read"))]
+QuoteWriter = Annotated[Principal, Depends(require_access("quotes:write", ACTING_ROLES))]
+QuoteReader = Annotated[
+    Principal, Depends(require_access("quotes:read", ACTING_ROLES | QUOTE_READERS))
+]
 
 
 @router.post(

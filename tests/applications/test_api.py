@@ -290,8 +290,8 @@ async def test_firm_admin_prepares_for_a_lawyer_who_stays_the_owner(app, client)
     for role, status in (
         ("customer_service", 200),
         ("underwriter", 200),
-        ("finance", 404),
-        ("admin", 404),
+        ("finance", 403),  # roles without the action (API.md: 403)
+        ("admin", 403),
     ):
         _, staff = await user_token(app, client, role=role)
         assert (
