@@ -109,12 +109,12 @@ WHERE auth_session.id = :session_id AND auth_session.user_id = :session_user_id
   AND u.firm_id IS NOT DISTINCT FROM CAST(:session_firm_id AS uuid)
   AND u.scopes = CAST(:session_scopes AS varchar[])
 RETURNING auth_session.id"""
-# The service's visibility rule for a lawyer's records (app/users/acting_for.py), which the
-# floor specializes per caller (see `visibility`).
-VISIBLE_TEMPLATE = (
-    "({owner} = CAST(:viewer_id AS uuid) OR CAST(:sees_all AS boolean)"
-    " OR {owner} IN (SELECT member.id FROM app_user AS member"
-    " WHERE member.firm_id = CAST(:viewer_firm_id AS uuid)))"
+# The service's visibility rule for a lawyer's records (app/users/acting_for.py), per caller,
+# as the floor writes it too (see `visibility`): the branch for a lawyer and for a firm.
+VISIBLE_OWN = "{owner} = CAST(:lawyer_id AS uuid)"
+VISIBLE_FIRM = (
+    "{owner} IN (SELECT member.id FROM app_user AS member"
+    " WHERE member.firm_id = CAST(:firm_id AS uuid))"
 )
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
@@ -234,6 +234,7 @@ def application_json(row: Any) -> dict[str, Any]:
         "submitted_at": row["submitted_at"],
         "decided_at": row["decided_at"],
         "decision_note": row["decision_note"],
+        "tax_certificate_on_file": row["tax_certificate_confirmed_at"] is not None,
         "created_at": row["created_at"],
         "version": row["version"],
     }
@@ -321,7 +322,7 @@ QUOTES = Domain(
 APPLICATIONS = Domain(
     "application",
     "SELECT r.id, r.owner_id, r.firm_id, r.program_year, r.status, r.form, r.submitted_at,"
-    " r.decided_at, r.decision_note, r.created_at, r.version, "
+    " r.decided_at, r.decision_note, r.tax_certificate_confirmed_at, r.created_at, r.version, "
     + QUOTE_COLUMNS.format(a="q", p="q_")
     + ", p.id AS p_id, p.program_year AS p_program_year, p.effective_date AS p_effective_date,"
     " p.deductible AS p_deductible, p.real_estate_status AS p_real_estate_status,"
@@ -1075,10 +1076,15 @@ def drift() -> list[str]:
     except (ImportError, AttributeError) as exc:
         notes.append(f"could not compare the session slide: {exc!r}")
     try:
+        from app.accounts.roles import Role
+        from app.auth.principal import Principal
         from app.users import acting_for
 
-        if not same(acting_for._VISIBLE_SQL, VISIBLE_TEMPLATE):
-            notes.append("the visibility rule (app/users/acting_for.py) differs from the floor's")
+        for role, expected in ((Role.lawyer, VISIBLE_OWN), (Role.firm_admin, VISIBLE_FIRM)):
+            who = Principal(uuid.uuid4(), "x", role, uuid.uuid4(), frozenset(), uuid.uuid4())
+            rule = acting_for.lawyer_records_visible(who, readers=frozenset(), owner="{owner}")
+            if not same(rule.sql, expected):
+                notes.append(f"the visibility rule for a {role} differs from the floor's")
     except (ImportError, AttributeError) as exc:
         notes.append(f"could not compare the visibility rule: {exc!r}")
     for module, name, mine in (
