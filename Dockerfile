@@ -22,7 +22,9 @@ RUN /opt/venv/bin/python -m compileall -q /srv/app /opt/venv
 FROM ${PYTHON_IMAGE}
 ENV PATH=/opt/venv/bin:$PATH PYTHONPATH=/srv/app PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
     APP_ENV=production PORT=8000 WORKERS=2
-RUN useradd --system --uid 10001 --no-create-home appuser
+# No installers or build tools at run time: the base image's own pip, setuptools and wheel go too.
+RUN python -m pip uninstall -y -q pip setuptools wheel \
+ && useradd --system --uid 10001 --no-create-home appuser
 COPY --from=builder /opt/venv /opt/venv
 COPY --from=builder /srv/app /srv/app
 WORKDIR /srv/app
