@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -40,26 +41,28 @@ _FIRM_BOUND = ROLES_REQUIRING_FIRM | {Role.lawyer}
 
 
 def to_read(user: AppUser | Mapping[Any, Any], now: datetime) -> UserRead:
-    if isinstance(user, Mapping):
-        user = AppUser(**{k: v for k, v in user.items() if k in _USER_COLUMNS})
+    """An account as the API shows it, from the model or from a row read by the audited path."""
+    get: Callable[[str], Any] = (
+        user.__getitem__ if isinstance(user, Mapping) else partial(getattr, user)
+    )
+    locked_until = get("locked_until")
     return UserRead(
-        id=user.id,
-        username=user.username,
-        role=Role(user.role),
-        email=user.email,
-        full_name=user.full_name,
-        firm_id=user.firm_id,
-        scopes=list(user.scopes or []),
-        disabled=user.disabled_at is not None,
-        locked=user.locked_until is not None and user.locked_until > now,
-        last_login_at=user.last_login_at,
-        role_changed_at=user.role_changed_at,
-        created_at=user.created_at,
-        version=user.version,
+        id=get("id"),
+        username=get("username"),
+        role=Role(get("role")),
+        email=get("email"),
+        full_name=get("full_name"),
+        firm_id=get("firm_id"),
+        scopes=list(get("scopes") or []),
+        disabled=get("disabled_at") is not None,
+        locked=locked_until is not None and locked_until > now,
+        last_login_at=get("last_login_at"),
+        role_changed_at=get("role_changed_at"),
+        created_at=get("created_at"),
+        version=get("version"),
     )
 
 
-_USER_COLUMNS = frozenset(c.key for c in AppUser.__table__.columns)
 USERS = Source(
     "user",
     "app_user AS r",
