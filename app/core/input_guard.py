@@ -131,10 +131,10 @@ def _bad_body_fields(body: bytes, content_type: bytes) -> list[str]:
         return ["body"]
     kind = content_type.split(b";")[0].strip().lower()
     if kind == b"application/x-www-form-urlencoded" and _ENCODED_CONTROL.search(body):
-        return _bad_fields_in_pairs(body) or ["body"]
-    if _ESCAPED_CONTROL.search(body):
+        return _bad_fields_in_pairs(body)
+    if _ESCAPED_CONTROL.search(body):  # maybe: `\\u0000` is a backslash and text, not a NUL
         try:
-            return _bad_fields_in_json(json.loads(body)) or ["body"]
+            return _bad_fields_in_json(json.loads(body))
         except ValueError:
             return []  # not JSON: the route's own parsing answers
     return []

@@ -166,3 +166,17 @@ async def test_a_database_that_cannot_be_reached_answers_503(app_factory):
         assert response.status_code == 503, response.text
         assert response.headers["retry-after"] and "Traceback" not in response.text
         assert (await client.get("/readyz")).status_code == 503
+
+
+async def test_an_escaped_backslash_before_u0000_is_text_not_a_nul(app, client):
+    _, token = await user_token(app, client)
+    draft = {"program_year": 2025, "form": {"a": {"name": "C:\\u0000 folder"}}}
+    raw = json.dumps(draft)
+    assert "\\\\u0000" in raw  # the body holds a backslash followed by the text u0000
+    response = await client.post(
+        "/applications",
+        content=raw,
+        headers={**bearer(token), "Content-Type": "application/json"},
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["form"]["a"]["name"] == "C:\\u0000 folder"
