@@ -28,7 +28,7 @@ from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
 from app.core.ratelimit import rate_limiter_from
 from app.core.requestctx import RequestMeta
-from app.core.unit_of_work import repeated_refusals_event
+from app.core.unit_of_work import repeated_refusals_event, write_events
 from app.firms.router import router as firms_router
 from app.ops.router import router as ops_router
 from app.policies.router import router as policies_router
@@ -67,9 +67,7 @@ async def record_repeated_refusals(app: FastAPI, *, everything: bool = False) ->
     trail = AuditTrail(app.state.audit_key, meta)
     for window in closed:
         trail.queue(repeated_refusals_event(trail, window))
-    async with app.state.database.sessionmaker() as session:
-        await trail.flush(session)
-        await session.commit()
+    await write_events(app.state.database, trail)
     return len(closed)
 
 

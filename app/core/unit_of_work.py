@@ -1,10 +1,12 @@
-"""One transaction per request, opened and committed here and nowhere else.
+"""One unit of work per request, committed here and nowhere else.
 
-The audit events a request records are written in that same transaction just before the
-commit, together with the slide of the caller's session, in one statement: a read or change
-without its event cannot exist, and a session that ended meanwhile writes nothing (401).
-The commit happens before the response is sent. A refusal (401/403/404) rolls the work back
-and is then recorded on its own.
+A change's audit events are written in its transaction just before the commit, together with
+the slide of the caller's session, in one statement: a change without its event cannot exist,
+and a session that ended meanwhile writes nothing (401). An audited read (`Unit.read`,
+`Unit.read_recorded`) runs in autocommit instead: its event and the session's slide are one
+statement (with the read itself when the event is known beforehand), and nothing is answered
+before it succeeded; the unit then refuses any other write. The commit happens before the
+response is sent. A refusal (401/403/404) rolls the work back and is then recorded on its own.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.anonymous import Closed
-from app.core.audit_trail import Actor, AuditTrail, Outcome, insert_events
+from app.core.audit_trail import AuditTrail, Outcome, insert_events
 from app.core.config import Settings
 from app.core.db import READ_ONLY_UNIT, UNIT_BOOKKEEPING, Database
 from app.core.errors import AppError
@@ -157,10 +159,11 @@ async def _record_refusal(
             details={"status": exc.status, "problem": exc.slug},
         )
     if audit.has_pending:
-        await _write(database, audit)
+        await write_events(database, audit)
 
 
-async def _write(database: Database, audit: AuditTrail) -> None:
+async def write_events(database: Database, audit: AuditTrail) -> None:
+    """Write a trail's pending events on their own (a refusal, counted refusals)."""
     async with database.sessionmaker() as session:
         await audit.flush(session)
         await session.commit()
@@ -253,5 +256,3 @@ async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
 # Function scope: the commit happens before the response is sent, so a client never sees
 # data whose audit event failed to commit.
 UnitOfWork = Annotated[Unit, Depends(unit_of_work, scope="function")]
-
-__all__ = ["Actor", "Outcome", "Unit", "UnitOfWork", "audited_as"]

@@ -101,11 +101,6 @@ def load_rate_table(year: int) -> RateTable:
     return parse_rate_table(entry.read_bytes(), name, expected_year=year)
 
 
-def rate_table_checksum(year: int) -> str:
-    """SHA-256 of the year's rate table file, as stored with a quote."""
-    return load_rate_table(year).digest
-
-
 def validate_all() -> list[RateTable]:
     """Load every shipped table (done at start-up so that a broken file stops the service)."""
     return [load_rate_table(year) for year in sorted(available_years())]

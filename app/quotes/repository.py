@@ -46,11 +46,6 @@ async def insert_quote(db: AsyncSession, values: dict[str, Any]) -> datetime:
     return created
 
 
-async def get_quote_row(db: AsyncSession, quote_id: UUID) -> dict[str, Any] | None:
-    row = (await db.execute(select(_quote).where(_quote.c.id == quote_id))).mappings().first()
-    return dict(row) if row else None
-
-
 async def get_quote_rows(db: AsyncSession, quote_ids: list[UUID]) -> dict[UUID, dict[str, Any]]:
     if not quote_ids:
         return {}

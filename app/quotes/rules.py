@@ -8,7 +8,7 @@ import calendar
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from fractions import Fraction
 
@@ -122,15 +122,6 @@ def round_half_up(value: Fraction | Decimal) -> Decimal:
         cents = abs(value) * 100
         whole = int(cents + Fraction(1, 2))  # floor, as the value is non-negative
         rounded = Decimal(-whole if value < 0 else whole).scaleb(-2)
-    return rounded if rounded else ZERO
-
-
-def round_down(value: Fraction | Decimal) -> Decimal:
-    """To the cent, towards zero (so instalments never sum past the total)."""
-    if isinstance(value, Decimal):
-        rounded = value.quantize(CENT, rounding=ROUND_DOWN)
-    else:
-        rounded = Decimal(int(value * 100)).scaleb(-2)
     return rounded if rounded else ZERO
 
 
