@@ -6,6 +6,7 @@ from app.audit.models import AuditEvent, AuditSeal
 from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
 from app.claims_notices.models import ClaimNotice
 from app.core.db import Base
+from app.documents.models import Document, DocumentContent
 from app.firms.models import Firm
 from app.policies.models import MidTermChange, Policy
 from app.quotes.models import Quote
@@ -18,6 +19,8 @@ __all__ = [
     "AuthSession",
     "Base",
     "ClaimNotice",
+    "Document",
+    "DocumentContent",
     "Firm",
     "MidTermChange",
     "OutboxEmail",
