@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.applications.router import router as applications_router
+from app.claims_notices.router import router as claims_notices_router
 from app.audit import service as audit_service
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
@@ -136,7 +137,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         window_seconds=settings.anonymous_window_seconds, limit=settings.anonymous_rate_limit
     )
 
-    app.add_middleware(InputGuard, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        InputGuard,
+        max_body_bytes=settings.max_body_bytes,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origin_list,
@@ -159,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         quotes_router,
         applications_router,
         policies_router,
+        claims_notices_router,
         users_router,
         auth_router,
         firms_router,

@@ -4,8 +4,9 @@ from app.accounts.models import AppUser
 from app.applications.models import Application
 from app.audit.models import AuditEvent, AuditSeal
 from app.auth.models import AuthSession, OutboxEmail, PasswordResetToken
-from app.claims_notices.models import ClaimNotice
+from app.claims_notices.models import ClaimFileEntry, ClaimNotice, DeductibleCall
 from app.core.db import Base
+from app.core.idempotency import IdempotentAnswer
 from app.documents.models import Document, DocumentContent
 from app.firms.models import Firm
 from app.policies.models import MidTermChange, Policy
@@ -18,10 +19,13 @@ __all__ = [
     "AuditSeal",
     "AuthSession",
     "Base",
+    "ClaimFileEntry",
     "ClaimNotice",
+    "DeductibleCall",
     "Document",
     "DocumentContent",
     "Firm",
+    "IdempotentAnswer",
     "MidTermChange",
     "OutboxEmail",
     "PasswordResetToken",

@@ -41,8 +41,8 @@ INTEGRATION_SCOPES = frozenset(
         "applications:write",
         "exemptions:read",
         "exemptions:write",
-        "claims_notices:read",
-        "claims_notices:write",
+        "claims:read",
+        "claims:write",
         "payments:read",
         "payments:write",
     }

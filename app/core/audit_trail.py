@@ -111,6 +111,10 @@ class AuditTrail:
             },
         )
 
+    def last_recorded(self) -> dict[str, Any] | None:
+        """The latest event queued (what the request's answer is about), if any."""
+        return self._pending[-1] if self._pending else None
+
     @property
     def has_pending(self) -> bool:
         return bool(self._pending)

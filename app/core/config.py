@@ -72,6 +72,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_048_576, gt=0, description="Largest request body accepted (413 beyond it)"
     )
+    idempotency_key_ttl_seconds: int = Field(
+        default=86_400, gt=0, description="How long an Idempotency-Key's first answer is kept"
+    )
+    max_upload_bytes: int = Field(
+        default=10_485_760,
+        gt=0,
+        description="Largest file accepted in a multipart/form-data upload (413 beyond it)",
+    )
     trusted_proxies: str = Field(
         default="", description="Comma-separated proxy IPs whose X-Forwarded-For is believed"
     )

@@ -40,6 +40,29 @@ async def lawyer_acted_for(
     return lawyer.id, lawyer.firm_id
 
 
+async def lawyer_on_record(db: AsyncSession, lawyer_id: UUID | None) -> tuple[UUID, UUID | None]:
+    """For staff entering a lawyer's record (a paper notice): the lawyer's id and current
+    firm, or 422 naming `lawyer_id`."""
+    lawyer = await get_user(db, lawyer_id) if lawyer_id is not None else None
+    if lawyer is None or lawyer.role != Role.lawyer:
+        raise InvalidInput(
+            errors=[
+                FieldError(
+                    "lawyer_id",
+                    "required" if lawyer_id is None else "unknown",
+                    "Name the lawyer (a user with the lawyer role).",
+                )
+            ]
+        )
+    return lawyer.id, lawyer.firm_id
+
+
+async def active_user_with_role(db: AsyncSession, user_id: UUID, role: Role) -> bool:
+    """Whether `user_id` is an enabled account with `role` (a claims counsel, say)."""
+    user = await get_user(db, user_id)
+    return user is not None and user.role == role and user.disabled_at is None
+
+
 def lawyer_records_visible(
     principal: Principal, *, readers: frozenset[Role], owner: str = "r.owner_id"
 ) -> Visibility:

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import text
 
 from tests.applications.test_rules import complete
+from tests.claims_notices.support import claims_staff, paper_notice
 from tests.factories import audit_events, bearer, login, make_firm, make_user, user_token
 
 
@@ -147,14 +148,7 @@ async def test_invalid_changes_name_the_field(app, client):
 
 async def test_claims_history_blocks_the_nil_deductible(app, client):
     lawyer, token = await user_token(app, client)
-    async with app.state.database.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO claim_notice (id, lawyer_id, kind, reported_on, with_payment)"
-                " VALUES (:id, :lawyer, 'circumstance', :on, false)"
-            ),
-            {"id": uuid.uuid4(), "lawyer": lawyer["id"], "on": date(2023, 5, 1)},
-        )
+    await paper_notice(client, await claims_staff(app, client), lawyer["id"], "2023-05-01")
     draft, _ = await _start(client, bearer(token), form=form_json(c={"deductible": "nil"}))
     refused = await client.post(f"/applications/{draft['id']}/submit", headers=bearer(token))
     assert refused.status_code == 422

@@ -1,12 +1,11 @@
 """Every RULES.md §2 rule through POST /applications/{id}/submit, both ways."""
 
-import uuid
 from datetime import UTC, date, datetime
 
 import pytest
-from sqlalchemy import text
 
 from tests.applications.test_api import _start, form_json
+from tests.claims_notices.support import claims_staff, paper_notice
 from tests.factories import bearer, make_firm, make_user, user_token
 
 NEW_CALL = {
@@ -216,15 +215,19 @@ async def test_rule_both_ways(app, client, rule, breaking, passing, field, code)
     assert passed.status_code == 200, (rule, passed.text)
 
 
-async def _notice(app, lawyer_id, reported_on, *, kind="claim", with_payment=False):
-    async with app.state.database.engine.begin() as conn:
-        await conn.execute(
-            text(
-                "INSERT INTO claim_notice (id, lawyer_id, kind, reported_on, with_payment)"
-                " VALUES (:id, :l, :k, :d, :p)"
-            ),
-            {"id": uuid.uuid4(), "l": lawyer_id, "k": kind, "d": reported_on, "p": with_payment},
+async def _notice(app, client, lawyer_id, reported_on, *, kind="claim", with_payment=False):
+    """A notice entered by claims staff through the API; with a payment recorded on its file."""
+    staff = await claims_staff(app, client)
+    notice = await paper_notice(client, staff, lawyer_id, reported_on.isoformat(), kind=kind)
+    if with_payment:
+        url = f"/claims-notices/{notice['id']}"
+        assert (await client.post(f"{url}/acknowledge", headers=staff)).status_code == 200
+        paid = await client.post(
+            f"{url}/costs",
+            json={"kind": "investigation", "amount": "800.00", "occurred_on": str(reported_on)},
+            headers=staff,
         )
+        assert paid.status_code == 200, paid.text
 
 
 @pytest.mark.parametrize(
@@ -232,7 +235,7 @@ async def _notice(app, lawyer_id, reported_on, *, kind="claim", with_payment=Fal
 )
 async def test_nil_deductible_and_claims_history(app, client, reported_on, ok):
     lawyer, token = await user_token(app, client)
-    await _notice(app, lawyer["id"], reported_on, kind="circumstance")
+    await _notice(app, client, lawyer["id"], reported_on, kind="circumstance")
     draft, _ = await _start(client, bearer(token), form=form_json(c={"deductible": "nil"}))
     answer = await client.post(f"/applications/{draft['id']}/submit", headers=bearer(token))
     assert (answer.status_code == 200) is ok, answer.text
@@ -241,7 +244,7 @@ async def test_nil_deductible_and_claims_history(app, client, reported_on, ok):
 @pytest.mark.parametrize(("with_payment", "ok"), [(False, True), (True, False)])
 async def test_part_time_and_claims_with_payments(app, client, with_payment, ok):
     lawyer, token = await user_token(app, client)
-    await _notice(app, lawyer["id"], date(2024, 2, 1), with_payment=with_payment)
+    await _notice(app, client, lawyer["id"], date(2024, 2, 1), with_payment=with_payment)
     form = form_json(a={"hours_last_fiscal_year": 400, "billing_code": "AV8"}, c=PART_TIME)
     draft, _ = await _start(client, bearer(token), form=form)
     answer = await client.post(f"/applications/{draft['id']}/submit", headers=bearer(token))
@@ -258,7 +261,7 @@ async def test_a_yes_in_section_d_needs_a_notice_filed(app, client):
     assert refused.status_code == 422
     assert refused.json()["errors"][0]["code"] == "claims_notice_required"
     today = datetime.now(UTC).date()
-    await _notice(app, lawyer["id"], today, kind="circumstance")
+    await _notice(app, client, lawyer["id"], today, kind="circumstance")
     assert (await client.post(url, headers=bearer(token))).status_code == 200
 
 

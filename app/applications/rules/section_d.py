@@ -23,5 +23,6 @@ def check_section_d(
         yield Violation(
             "d.unreported_claims_or_circumstances",
             "claims_notice_required",
-            "Report the claim or circumstance (file a claims notice) before submitting.",
+            "A 'yes' needs a notice of the claim or circumstance: file it with POST "
+            "/claims-notices, then submit.",
         )
