@@ -25,6 +25,7 @@ from app.claims_notices.models import (
 from app.claims_notices.rules import (
     ClaimDeductible,
     CostEvent,
+    CostKind,
     DeductibleFacts,
     FileEvent,
     Milestone,
@@ -563,8 +564,9 @@ async def assign_counsel(
 
 def _event(entry: ClaimFileEntry) -> FileEvent:
     if entry.entry_type == FileEntryType.milestone:
-        return MilestoneEvent(entry.occurred_on, entry.milestone)  # type: ignore[arg-type]
-    return CostEvent(entry.occurred_on, entry.cost_kind, entry.amount)  # type: ignore[arg-type]
+        return MilestoneEvent(entry.occurred_on, Milestone(entry.milestone))
+    assert entry.cost_kind is not None and entry.amount is not None
+    return CostEvent(entry.occurred_on, CostKind(entry.cost_kind), entry.amount)
 
 
 # The rules name a file event's fields as the pure function does; the API's names differ.
