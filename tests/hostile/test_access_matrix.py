@@ -26,13 +26,13 @@ The routes are enumerated from `create_app(...).routes`: a route missing from th
 HTTP (httpx over ASGI) with real data, built once for the module: two firms, lawyers in each, a
 user of every role (an integration with every scope of INTEGRATION_SCOPES, and one with none, to
 show that scope refusals come before any lookup), a quote, a draft, a submitted application
-approved into a policy. For every refused cell the same request for an id that does not exist
-must get the same answer and the same body (no existence oracle), and every 401/403/404 must be
+approved into a policy, a claims notice (a2's filed by the firm's admin). For every refused
+cell the same request for an id that does not exist must get the same answer and the same body (no existence oracle), and every 401/403/404 must be
 in the audit trail as an event with outcome "denied" and the route's action (`x-audit-action`).
 A list answered "ok" must hold each relation's record exactly when the caller may read it by id.
 
-530 cells (36 routes x 11 callers x their ownership relations), with 170 requests for ids
-that do not exist and 37 list visibility checks.
+680 cells (46 routes x 11 callers x their ownership relations), with 250 requests for ids
+that do not exist and 45 list visibility checks.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import secrets
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -118,6 +119,16 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "GET /policies/{policy_id}/changes":                    ("-/-/401",    "ok/404/404", "-/ok/404",   "-/ok/404",   "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403"),
     "POST /policies/{policy_id}/changes":                   ("-/-/401",    "ok/404/404", "-/ok/404",   "-/ok/404",   "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403",    "-/-/403"),
     "POST /policies/{policy_id}/real-estate-review":        ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /claims-notices":                                 ("-/-/401",    "ok/422/422", "-/ok/422",   "-/ok/422",   "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
+    "GET /claims-notices":                                  ("401",        "ok",         "ok",         "ok",         "403",        "403",        "403",        "ok",         "403",        "403",        "403"),
+    "GET /claims-notices/history":                          ("401",        "403",        "403",        "403",        "403",        "403",        "ok",         "ok",         "403",        "403",        "403"),
+    "GET /claims-notices/{notice_id}":                      ("-/-/401",    "ok/404/404", "-/ok/404",   "-/404/404",  "-/403/403",  "-/-/404",    "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404",    "-/-/404"),
+    "PATCH /claims-notices/{notice_id}":                    ("-/-/401",    "ok/404/404", "-/ok/404",   "-/404/404",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /claims-notices/{notice_id}/submit":              ("-/-/401",    "ok/404/404", "-/ok/404",   "-/404/404",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /claims-notices/{notice_id}/acknowledge":         ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /claims-notices/{notice_id}/counsel":             ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /claims-notices/{notice_id}/milestones":          ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /claims-notices/{notice_id}/costs":               ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
     "GET /audit-events":                                    ("401",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "ok",         "ok"),
 }
 # fmt: on
@@ -186,6 +197,21 @@ class Call:
     if_match: str | None = None  # the table whose row's current version If-Match names
     fresh_session: bool = False  # a session of its own (the call ends it)
     query: dict[str, Any] | None = None
+    idempotent: bool = False  # sends an Idempotency-Key of its own
+
+
+TODAY = datetime.now(UTC).date().isoformat()
+NOTICE = {
+    "kind": "claim",
+    "awareness_date": TODAY,
+    "matter_description": "Missed a limitation period",
+}
+HISTORY_OF_A1: dict[str, Any] = {}  # filled in when the data is built (a1's id)
+
+
+def _notice_body(w: World, c: Caller, t: str | None) -> dict[str, Any]:
+    staff = {"channel": "paper", "received_on": TODAY} if c.name == "claims" else {}
+    return {**NOTICE, "lawyer_id": t, **staff}
 
 
 def _new_user(w: World, c: Caller, t: str | None) -> dict[str, Any]:
@@ -284,6 +310,37 @@ REQUESTS: dict[str, Call] = {
     "POST /policies/{policy_id}/real-estate-review": Call(
         kind="policy", ok=frozenset({409}), body=lambda w, c, t: {"outcome": "cleared"}
     ),
+    "POST /claims-notices": Call(
+        kind="lawyer", ok=frozenset({201}), body=_notice_body, idempotent=True
+    ),
+    "GET /claims-notices": Call(query=LIST),
+    "GET /claims-notices/history": Call(query=HISTORY_OF_A1),
+    "GET /claims-notices/{notice_id}": Call(kind="notice"),
+    # 409 for a filer: a filed notice's matter is the insurer's (tests/claims_notices: drafts)
+    "PATCH /claims-notices/{notice_id}": Call(
+        kind="notice",
+        ok=frozenset({200, 409}),
+        body=lambda w, c, t: {"facts": {"cybercrime": True}},
+        if_match="claim_notice",
+    ),
+    # 409: the notice was filed when the data was built
+    "POST /claims-notices/{notice_id}/submit": Call(kind="notice", ok=frozenset({409})),
+    # 200 the first time, 409 after: acknowledged already
+    "POST /claims-notices/{notice_id}/acknowledge": Call(kind="notice", ok=frozenset({200, 409})),
+    "POST /claims-notices/{notice_id}/counsel": Call(
+        kind="notice", body=lambda w, c, t: {"counsel_id": c.user_id}
+    ),
+    # 409 before the notice is acknowledged, 422 once the milestone is recorded
+    "POST /claims-notices/{notice_id}/milestones": Call(
+        kind="notice",
+        ok=frozenset({200, 409, 422}),
+        body=lambda w, c, t: {"milestone": "defence_filed", "occurred_on": TODAY},
+    ),
+    "POST /claims-notices/{notice_id}/costs": Call(
+        kind="notice",
+        ok=frozenset({200, 409}),
+        body=lambda w, c, t: {"kind": "defence", "amount": "10.00", "occurred_on": TODAY},
+    ),
     "GET /audit-events": Call(query=LIST),
 }
 # A list shows exactly the records its caller may read one by one.
@@ -293,6 +350,7 @@ LIST_READS = {
     "GET /quotes": "GET /quotes/{quote_id}",
     "GET /applications": "GET /applications/{application_id}",
     "GET /policies": "GET /policies/{policy_id}",
+    "GET /claims-notices": "GET /claims-notices/{notice_id}",
 }
 
 
@@ -448,6 +506,17 @@ async def _build(app: Any, client: httpx.AsyncClient) -> World:
         assert token is not None
         for kind, record_id in (await _records(client, token, underwriter)).items():
             world.records.setdefault(kind, {})[owner] = record_id
+        # a claims notice: filed by the lawyer, but a2's by the firm's admin (who then sees it)
+        filer = callers["firm_admin"].token if owner == "a2" else token
+        notice = await _created(
+            client.post(
+                "/claims-notices",
+                json={**NOTICE, "lawyer_id": str(people[owner]["id"])},
+                headers={"Authorization": f"Bearer {filer}", "Idempotency-Key": owner},
+            )
+        )
+        world.records.setdefault("notice", {})[owner] = notice["id"]
+    HISTORY_OF_A1["lawyer_id"] = str(people["a1"]["id"])
     return world
 
 
@@ -513,6 +582,8 @@ async def call(w: World, route: str, caller: Caller, target: str | None) -> http
     )
     if token:
         headers["Authorization"] = f"Bearer {token}"
+    if how.idempotent:
+        headers["Idempotency-Key"] = str(uuid.uuid4())
     if how.if_match and target:
         headers["If-Match"] = await _version_tag(w, how.if_match, target)
     options: dict[str, Any] = {"headers": headers, "params": how.query}
