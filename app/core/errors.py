@@ -107,6 +107,12 @@ class PreconditionFailed(AppError):
     title = "The record has changed since you read it"
 
 
+class PayloadTooLarge(AppError):
+    status = 413
+    slug = "payload-too-large"
+    title = "Request body too large"
+
+
 class PreconditionRequired(AppError):
     status = 428
     slug = "precondition-required"

@@ -1,11 +1,19 @@
 """Input the database or the domain cannot hold, refused before any route sees it, for every
 route at once (new domains included):
-- a body larger than MAX_BODY_BYTES: 413 as soon as its Content-Length says so, or as soon as the
-  bytes received pass the limit, so a huge body is never read whole nor parsed;
+- a body larger than MAX_BODY_BYTES (an upload's limit is its own, below): 413 as soon as its
+  Content-Length says so, or as soon as the bytes received pass the limit, so a huge body is
+  never read whole nor parsed;
 - a NUL or another C0 control character (tab, line feed and carriage return excepted) in a query
   parameter, a form field or a JSON string: 422 naming the field (PostgreSQL cannot store NUL in
   text or JSONB; the other controls have no business in an insurance form).
 The common case costs one scan of the raw bytes; the field is only looked for when one is found.
+
+A multipart/form-data body (a file upload) is not buffered here: it streams through to the
+route, counted, up to MAX_UPLOAD_BYTES plus an allowance for the multipart envelope (413 at once
+when its Content-Length says more, or as soon as its bytes pass that), and its text fields are
+scanned for control characters as they pass (422 naming the field; a file's bytes are not text
+and are not looked at). Such a refusal is raised from the route's `receive`: whatever the route
+answers to that is replaced by the refusal, sent if the response has not started.
 """
 
 from __future__ import annotations
@@ -15,19 +23,28 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.core.errors import FieldError, problem_response
+from app.core.errors import FieldError, PayloadTooLarge, problem_response
 
 # In a URL-encoded query or form: %00-%1F but %09, %0A, %0D.
 _ENCODED_CONTROL = re.compile(rb"%(?:0[0-8bcefBCEF]|1[0-9a-fA-F])")
 # In JSON text: the escapes \u0000-\u001F but \t, \n, \r (raw controls are not valid JSON).
 _ESCAPED_CONTROL = re.compile(rb"\\u00(?:0[0-8bcefBCEF]|1[0-9a-fA-F])")
 _FORBIDDEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# The same in raw bytes: in UTF-8 (and Latin-1) these bytes are only ever those characters.
+_FORBIDDEN_BYTES = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# What a multipart body may hold beyond the file itself: boundaries, part headers, small fields.
+MULTIPART_ENVELOPE_BYTES = 64 * 1024
 
 
 class BodyTooLarge(Exception):
     pass
+
+
+class _Refused(Exception):
+    """Raised from an upload's `receive` once the guard has refused the body."""
 
 
 def _bad_fields_in_pairs(raw: bytes) -> list[str]:
@@ -64,19 +81,25 @@ def _control_character_problem(fields: list[str]) -> ASGIApp:
     )
 
 
-def _too_large(limit: int) -> ASGIApp:
+def _too_large(limit: int, what: str = "Request bodies") -> ASGIApp:
     return problem_response(
         413,
-        "payload-too-large",
-        "Request body too large",
-        f"Request bodies are limited to {limit} bytes.",
+        PayloadTooLarge.slug,
+        PayloadTooLarge.title,
+        f"{what} are limited to {limit} bytes.",
     )
 
 
+def _media_type(content_type: bytes) -> bytes:
+    return content_type.split(b";")[0].strip().lower()
+
+
 class InputGuard:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_upload_bytes: int) -> None:
         self.app = app
         self.limit = max_body_bytes
+        self.upload_bytes = max_upload_bytes
+        self.upload_limit = max_upload_bytes + MULTIPART_ENVELOPE_BYTES
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,6 +113,10 @@ class InputGuard:
                 return
         headers = dict(scope.get("headers", ()))
         length = headers.get(b"content-length")
+        content_type = headers.get(b"content-type", b"")
+        if _media_type(content_type) == b"multipart/form-data":
+            await self._stream_upload(scope, receive, send, length, content_type)
+            return
         if length is not None and (not length.isdigit() or int(length) > self.limit):
             await _too_large(self.limit)(scope, receive, send)
             return
@@ -103,7 +130,7 @@ class InputGuard:
             return
         if not connected:
             return  # the client went away before sending its whole body
-        bad = _bad_body_fields(body, headers.get(b"content-type", b""))
+        bad = _bad_body_fields(body, content_type)
         if bad:
             await _control_character_problem(bad)(scope, receive, send)
             return
@@ -125,11 +152,122 @@ class InputGuard:
             if not message.get("more_body", False):
                 return b"".join(chunks), True
 
+    async def _stream_upload(
+        self, scope: Scope, receive: Receive, send: Send, length: bytes | None, content_type: bytes
+    ) -> None:
+        """A multipart body, passed through as it arrives (see the module's docstring)."""
+        too_large = _too_large(self.upload_bytes, "Uploads")
+        if length is not None and (not length.isdigit() or int(length) > self.upload_limit):
+            await too_large(scope, receive, send)
+            return
+        fields = _TextFieldScanner.of(content_type)
+        received = 0
+        refusal: ASGIApp | None = None
+        started = False
+
+        async def counted() -> Message:
+            nonlocal received, refusal
+            if refusal is not None:
+                raise _Refused
+            message = await receive()
+            if message["type"] == "http.request":
+                chunk = message.get("body", b"")
+                received += len(chunk)
+                if received > self.upload_limit:
+                    refusal = too_large
+                    raise _Refused
+                if fields is not None and fields.feed(chunk):
+                    refusal = _control_character_problem(fields.bad)
+                    raise _Refused
+            return message
+
+        async def sent(message: Message) -> None:
+            nonlocal started
+            if refusal is not None and not started:
+                return  # the route's answer to a refused body: ours is sent instead
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, sent)
+        except Exception:
+            if refusal is None or started:
+                raise
+        if refusal is not None and not started:
+            await refusal(scope, receive, send)
+
+
+class _TextFieldScanner:
+    """The text fields (parts without a filename) of a multipart body, scanned for control
+    characters as the body streams past; files are skipped. A body the scanner cannot parse
+    is left to the route's own parser to refuse."""
+
+    def __init__(self, boundary: bytes) -> None:
+        self.bad: list[str] = []
+        self._broken = False
+        self._header_name = b""
+        self._header_value = b""
+        self._disposition = b""
+        self._field: str | None = None  # the current part's name when it is a text field
+        self._parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._part_begin,
+                "on_header_field": self._header_field,
+                "on_header_value": self._header_value_data,
+                "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_finished,
+                "on_part_data": self._part_data,
+            },
+        )
+
+    @classmethod
+    def of(cls, content_type: bytes) -> _TextFieldScanner | None:
+        boundary = parse_options_header(content_type)[1].get(b"boundary")
+        return cls(boundary) if boundary else None
+
+    def feed(self, chunk: bytes) -> bool:
+        """Scan the next bytes; True once a text field holds a control character."""
+        if not self._broken and chunk:
+            try:
+                self._parser.write(chunk)
+            except Exception:
+                self._broken = True
+        return bool(self.bad)
+
+    def _part_begin(self) -> None:
+        self._disposition = b""
+        self._field = None
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._header_name += data[start:end]
+
+    def _header_value_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        if self._header_name.lower() == b"content-disposition":
+            self._disposition = self._header_value
+        self._header_name = self._header_value = b""
+
+    def _headers_finished(self) -> None:
+        options = parse_options_header(self._disposition)[1]
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        if _FORBIDDEN.search(name):
+            self.bad.append(name)
+        self._field = None if b"filename" in options else name
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        field = self._field
+        if field is not None and _FORBIDDEN_BYTES.search(data, start, end):
+            self.bad.append(field)
+            self._field = None  # named once
+
 
 def _bad_body_fields(body: bytes, content_type: bytes) -> list[str]:
     if b"\x00" in body:
         return ["body"]
-    kind = content_type.split(b";")[0].strip().lower()
+    kind = _media_type(content_type)
     if kind == b"application/x-www-form-urlencoded" and _ENCODED_CONTROL.search(body):
         return _bad_fields_in_pairs(body)
     if _ESCAPED_CONTROL.search(body):  # maybe: `\\u0000` is a backslash and text, not a NUL
