@@ -289,6 +289,11 @@ async def test_the_guard_names_a_control_character_in_a_text_part_not_in_a_file(
         client, headers, parent, {"file": ("a.png", MINIMAL_PNG)}, {"description": "a\x00b"}
     )
     assert _fields(bad) == [("description", "control_character")]
+    # the same for any route that takes a form, sent as multipart
+    login = await client.post(
+        "/auth/token", files={"username": (None, "a\x00b"), "password": (None, "x" * 16)}
+    )
+    assert _fields(login) == [("username", "control_character")]
     # a file's bytes are not text: a PNG holds NULs
     assert b"\x00" in MINIMAL_PNG
     # nor is its name, which is sanitised instead (sent raw: httpx would percent-encode it)
