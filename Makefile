@@ -58,7 +58,7 @@ bench: install
 lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet pip-tools
-	.venv-lock/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) --extra dev --extra embedded --extra bench -o $(LOCK) pyproject.toml
+	.venv-lock/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) --extra dev --extra embedded --extra bench --extra browser -o $(LOCK) pyproject.toml
 	.venv-lock/bin/pip-compile $(LOCK_FLAGS) $(LOCK_ARGS) -o $(RUNTIME_LOCK) pyproject.toml
 	rm -rf .venv-lock
 
