@@ -8,6 +8,7 @@ from app.claims_notices.models import ClaimFileEntry, ClaimNotice, DeductibleCal
 from app.core.db import Base
 from app.core.idempotency import IdempotentAnswer
 from app.documents.models import Document, DocumentContent
+from app.exemptions.models import Exemption
 from app.firms.models import Firm
 from app.policies.models import MidTermChange, Policy
 from app.quotes.models import Quote
@@ -24,6 +25,7 @@ __all__ = [
     "DeductibleCall",
     "Document",
     "DocumentContent",
+    "Exemption",
     "Firm",
     "IdempotentAnswer",
     "MidTermChange",

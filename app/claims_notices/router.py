@@ -7,6 +7,7 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from starlette.responses import StreamingResponse
 
 from app.accounts.roles import Role
 from app.auth.dependencies import require_access, require_role
@@ -28,6 +29,12 @@ from app.core.idempotency import IdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, audited_as
+from app.documents.attachments import (
+    DOWNLOAD_RESPONSES,
+    UPLOAD_REQUEST_BODY,
+    DocumentRead,
+    download_response,
+)
 
 router = APIRouter(prefix="/claims-notices", tags=["claims notices"])
 
@@ -218,3 +225,52 @@ async def record_claim_cost(
     unit: UnitOfWork, principal: ClaimsStaff, notice_id: UUID, body: CostCreate
 ) -> Response:
     return _answer(await service.record_entry(unit, principal, notice_id, body))
+
+
+@router.post(
+    "/{notice_id}/documents",
+    operation_id="attachClaimsNoticeDocument",
+    openapi_extra={**audited_as("claims_notice.document_upload"), **UPLOAD_REQUEST_BODY},
+    summary="Attach a document (PDF, PNG or JPEG, at most 10 MiB) as multipart/form-data",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DocumentRead,
+    responses=problem_responses(401, 403, 404, 413, 422),
+)
+async def attach_claims_notice_document(
+    unit: UnitOfWork, principal: Filer, notice_id: UUID, request: Request
+) -> Response:
+    document = await service.attach_document(unit, principal, notice_id, request)
+    return model_response(
+        document,
+        status_code=201,
+        headers={"Location": f"/claims-notices/{notice_id}/documents/{document.id}"},
+    )
+
+
+@router.get(
+    "/{notice_id}/documents",
+    operation_id="listClaimsNoticeDocuments",
+    openapi_extra=audited_as("claims_notice.documents"),
+    summary="The documents attached to a notice, newest first",
+    response_model=list[DocumentRead],
+    responses=problem_responses(401, 403, 404),
+)
+async def list_claims_notice_documents(
+    unit: UnitOfWork, principal: Reader, notice_id: UUID
+) -> list[DocumentRead]:
+    return await service.list_documents(unit, principal, notice_id)
+
+
+@router.get(
+    "/{notice_id}/documents/{document_id}",
+    operation_id="downloadClaimsNoticeDocument",
+    openapi_extra=audited_as("claims_notice.document_download"),
+    summary="Download a document (as an attachment, with its recognised type)",
+    response_class=StreamingResponse,
+    responses={**DOWNLOAD_RESPONSES, **problem_responses(401, 403, 404)},
+)
+async def download_claims_notice_document(
+    unit: UnitOfWork, principal: Reader, notice_id: UUID, document_id: UUID, request: Request
+) -> StreamingResponse:
+    document = await service.document_to_download(unit, principal, notice_id, document_id)
+    return download_response(request.app.state.database, document)

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from fastapi import Request
 from sqlalchemy import func
 
 from app.accounts.roles import Role
@@ -56,6 +57,14 @@ from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFo
 from app.core.etag import require_if_match
 from app.core.pagination import Page
 from app.core.unit_of_work import Unit
+from app.documents.attachments import (
+    Attachment,
+    DocumentRead,
+    attach,
+    attached_document,
+    attached_documents,
+    receive_upload,
+)
 from app.policies.cover import (
     INCLUDED_INNOCENT_PARTY,
     PolicyCover,
@@ -564,6 +573,7 @@ async def assign_counsel(
 
 def _event(entry: ClaimFileEntry) -> FileEvent:
     if entry.entry_type == FileEntryType.milestone:
+        assert entry.milestone is not None
         return MilestoneEvent(entry.occurred_on, Milestone(entry.milestone))
     assert entry.cost_kind is not None and entry.amount is not None
     return CostEvent(entry.occurred_on, CostKind(entry.cost_kind), entry.amount)
@@ -671,3 +681,59 @@ async def _call_what_is_owed(
 
 def _columns(notice: ClaimNotice) -> dict[str, Any]:
     return {"facts": notice.facts, "social_engineering_steps": notice.social_engineering_steps}
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents ("any pertinent documentation", guide p.13)
+
+
+def _documents_of(notice: ClaimNotice) -> Attachment:
+    return Attachment(RESOURCE, notice.id)
+
+
+async def attach_document(
+    unit: Unit, principal: Principal, notice_id: UUID, request: Request
+) -> DocumentRead:
+    """A document attached to a notice the caller may see, by its lawyer, its filer or claims
+    staff."""
+    notice = await _load(unit, principal, notice_id, for_update=False)
+    upload = await receive_upload(request)
+    return await attach(
+        unit,
+        upload,
+        owner_id=notice.lawyer_id,
+        attached_to=_documents_of(notice),
+        uploaded_by_id=principal.user_id,
+        action="claims_notice.document_upload",
+    )
+
+
+async def list_documents(unit: Unit, principal: Principal, notice_id: UUID) -> list[DocumentRead]:
+    notice = await _load(unit, principal, notice_id, for_update=False)
+    documents = await attached_documents(unit, _documents_of(notice))
+    unit.audit.record(
+        "claims_notice.documents",
+        resource_type=RESOURCE,
+        resource_id=notice.id,
+        subjects=[notice.lawyer_id],
+        resource_ids=[d.id for d in documents],
+        details={"count": len(documents)},
+    )
+    return documents
+
+
+async def document_to_download(
+    unit: Unit, principal: Principal, notice_id: UUID, document_id: UUID
+) -> DocumentRead:
+    notice = await _load(unit, principal, notice_id, for_update=False)
+    document = await attached_document(unit, _documents_of(notice), document_id)
+    if document is None:
+        raise NotFound("No such document.", resource_type="document", resource_id=str(document_id))
+    unit.audit.record(
+        "claims_notice.document_download",
+        resource_type="document",
+        resource_id=document.id,
+        subjects=[notice.lawyer_id],
+        details={"notice_id": notice.id, "sha256": document.sha256},
+    )
+    return document

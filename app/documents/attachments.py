@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from uuid import UUID
 
 from fastapi import Request
@@ -35,6 +35,8 @@ from app.documents.content import (
 from app.documents.schemas import Attachment, DocumentRead, ReceivedFile
 
 __all__ = [
+    "DOWNLOAD_RESPONSES",
+    "UPLOAD_REQUEST_BODY",
     "Attachment",
     "DocumentRead",
     "ReceivedFile",
@@ -178,3 +180,38 @@ def download_response(database: Database, document: DocumentRead) -> StreamingRe
             "Cache-Control": "no-store",
         },
     )
+
+
+# For the routes of other domains that take and give documents: the multipart body an upload
+# route parses itself (`receive_upload`), and the types a download answers with.
+UPLOAD_REQUEST_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {
+                            "type": "string",
+                            "format": "binary",
+                            "description": "A PDF, PNG or JPEG (recognised by its content), "
+                            "at most 10 MiB",
+                        },
+                        "description": {"type": "string", "maxLength": 500},
+                    },
+                }
+            }
+        },
+    }
+}
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The document's bytes, as an attachment",
+        "content": {
+            kind: {"schema": {"type": "string", "format": "binary"}}
+            for kind in ("application/pdf", "image/png", "image/jpeg")
+        },
+    }
+}

@@ -218,6 +218,9 @@ class ExemptionForm(_Section):
     )
     name: Name | None = None
     law_society_number: Code | None = None
+    called_to_bar_on: Day | None = Field(
+        default=None, description="Date of call: the exemption may not take effect before it"
+    )
     mailing_address: Address | None = None
     telephone: Phone | None = None
     email: EmailStr | None = None

@@ -12,7 +12,8 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.policies.models import Policy, RealEstateStatus
+from app.core.unit_of_work import Unit
+from app.policies.models import MidTermChange, Policy, RealEstateStatus
 
 INCLUDED_INNOCENT_PARTY = Decimal("250000.00")
 
@@ -73,3 +74,93 @@ def cover_from_document(document: dict[str, Any]) -> PolicyCover:
         document["options"],
         document["real_estate_status"],
     )
+
+
+@dataclass(frozen=True)
+class PolicyCharge:
+    """A lawyer's policy for a program year, as an exemption's return of premium reads it."""
+
+    policy_id: UUID
+    program_year: int
+    effective_date: date
+    deductible: str
+    premium: Decimal  # as charged, after any mid-term changes
+    tax: Decimal
+    total: Decimal
+    real_estate: bool  # carries the Real Estate option (in force or awaiting due diligence)
+    cover_ends: date | None  # already ended early by an exemption
+
+
+async def policy_of_year(db: AsyncSession, lawyer_id: UUID, year: int) -> PolicyCharge | None:
+    stmt = select(Policy).where(Policy.lawyer_id == lawyer_id, Policy.program_year == year)
+    policy = (await db.execute(stmt)).scalars().first()
+    if policy is None:
+        return None
+    return PolicyCharge(
+        policy_id=policy.id,
+        program_year=policy.program_year,
+        effective_date=policy.effective_date,
+        deductible=policy.deductible,
+        premium=policy.premium,
+        tax=policy.tax,
+        total=policy.total,
+        real_estate=policy.real_estate_status != RealEstateStatus.not_taken,
+        cover_ends=policy.cover_ends,
+    )
+
+
+async def held_policy_before(db: AsyncSession, lawyer_id: UUID, year: int) -> bool:
+    """Whether the lawyer held a policy under the program in a year before `year`."""
+    stmt = select(Policy.id).where(Policy.lawyer_id == lawyer_id, Policy.program_year < year)
+    return (await db.execute(stmt.limit(1))).first() is not None
+
+
+@dataclass(frozen=True)
+class EarlyEnd:
+    """An exemption's return of premium, to record against the policy."""
+
+    received_on: date
+    starts_on: date  # the first day refunded
+    cover_ends: date
+    premium: Decimal  # refunded (positive)
+    tax: Decimal
+    exemption_id: UUID
+
+
+async def end_cover_early(
+    unit: Unit, policy_id: UUID, end: EarlyEnd, *, recorded_by_id: UUID
+) -> UUID:
+    """End the policy's premium-bearing cover and record the refund as an adjustment (negative)
+    that the payments domain settles; the policy's figures are reduced by it."""
+    policy = (
+        await unit.db.execute(select(Policy).where(Policy.id == policy_id).with_for_update())
+    ).scalar_one()
+    change = MidTermChange(
+        policy_id=policy.id,
+        kind="exemption_refund",
+        received_on=end.received_on,
+        requested_date=None,
+        effective_date=end.starts_on,
+        premium_adjustment=-end.premium,
+        tax_adjustment=-end.tax,
+        total_adjustment=-(end.premium + end.tax),
+        pro_rated=True,
+        details={"exemption_id": str(end.exemption_id), "cover_ends": end.cover_ends.isoformat()},
+        created_by_id=recorded_by_id,
+    )
+    unit.db.add(change)
+    before = {"premium": policy.premium, "total": policy.total, "cover_ends": policy.cover_ends}
+    policy.premium -= end.premium
+    policy.tax -= end.tax
+    policy.total -= end.premium + end.tax
+    policy.cover_ends = end.cover_ends
+    await unit.db.flush()
+    unit.audit.record_change(
+        "policy.exemption_refund",
+        resource_type="policy",
+        resource_id=policy.id,
+        subjects=[policy.lawyer_id],
+        before=before,
+        after={"premium": policy.premium, "total": policy.total, "cover_ends": policy.cover_ends},
+    )
+    return change.id

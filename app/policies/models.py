@@ -32,7 +32,7 @@ class RealEstateStatus(StrEnum):
     in_force = "in_force"
 
 
-CHANGE_KINDS = ("add_real_estate", "remove_real_estate", "lose_part_time")
+CHANGE_KINDS = ("add_real_estate", "remove_real_estate", "lose_part_time", "exemption_refund")
 
 
 class MidTermChange(Base):
@@ -86,6 +86,8 @@ class Policy(Base):
     real_estate_since: Mapped[date | None] = mapped_column(Date)
     real_estate_fee_paid: Mapped[Decimal] = mapped_column(Numeric(12, 2), server_default="0")
     part_time: Mapped[bool] = mapped_column(Boolean, server_default="false")
+    # the last day of premium-bearing cover, when an exemption ended it before 31 December
+    cover_ends: Mapped[date | None] = mapped_column(Date)
     premium: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     tax: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2))

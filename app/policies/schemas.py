@@ -22,6 +22,9 @@ class PolicyDetail(BaseModel):
     part_time: bool
     real_estate_status: str
     real_estate_since: date | None
+    cover_ends: date | None = Field(
+        description="The last day of cover when an exemption ended it early (else 31 December)"
+    )
     premium: MoneyOut
     tax: MoneyOut
     total: MoneyOut
@@ -32,6 +35,15 @@ class ChangeKind(StrEnum):
     add_real_estate = "add_real_estate"
     remove_real_estate = "remove_real_estate"
     lose_part_time = "lose_part_time"
+
+
+class AdjustmentKind(StrEnum):
+    """What changed a policy's premium: a mid-term change, or an exemption's return of premium."""
+
+    add_real_estate = "add_real_estate"
+    remove_real_estate = "remove_real_estate"
+    lose_part_time = "lose_part_time"
+    exemption_refund = "exemption_refund"
 
 
 class ChangeCreate(BaseModel):
@@ -52,7 +64,7 @@ class ChangeRead(BaseModel):
 
     id: UUID
     policy_id: UUID
-    kind: ChangeKind
+    kind: AdjustmentKind
     received_on: date
     requested_date: date | None
     effective_date: date

@@ -26,12 +26,12 @@ The routes are enumerated from `create_app(...).routes`: a route missing from th
 HTTP (httpx over ASGI) with real data, built once for the module: two firms, lawyers in each, a
 user of every role (an integration with every scope of INTEGRATION_SCOPES, and one with none, to
 show that scope refusals come before any lookup), a quote, a draft, a submitted application
-approved into a policy, a claims notice (a2's filed by the firm's admin). For every refused
+approved into a policy, a claims notice (a2's filed by the firm's admin) with a document. For every refused
 cell the same request for an id that does not exist must get the same answer and the same body (no existence oracle), and every 401/403/404 must be
 in the audit trail as an event with outcome "denied" and the route's action (`x-audit-action`).
 A list answered "ok" must hold each relation's record exactly when the caller may read it by id.
 
-680 cells (46 routes x 11 callers x their ownership relations), with 250 requests for ids
+728 cells (49 routes x 11 callers x their ownership relations), with 280 requests for ids
 that do not exist and 45 list visibility checks.
 """
 
@@ -129,6 +129,9 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "POST /claims-notices/{notice_id}/counsel":             ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
     "POST /claims-notices/{notice_id}/milestones":          ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
     "POST /claims-notices/{notice_id}/costs":               ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /claims-notices/{notice_id}/documents":           ("-/-/401",    "ok/404/404", "-/ok/404",   "-/404/404",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
+    "GET /claims-notices/{notice_id}/documents":            ("-/-/401",    "ok/404/404", "-/ok/404",   "-/404/404",  "-/403/403",  "-/-/404",    "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404",    "-/-/404"),
+    "GET /claims-notices/{notice_id}/documents/{document_id}": ("-/-/401", "ok/404/404", "-/ok/404",   "-/404/404",  "-/403/403",  "-/-/404",    "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404",    "-/-/404"),
     "GET /audit-events":                                    ("401",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "ok",         "ok"),
 }
 # fmt: on
@@ -198,6 +201,7 @@ class Call:
     fresh_session: bool = False  # a session of its own (the call ends it)
     query: dict[str, Any] | None = None
     idempotent: bool = False  # sends an Idempotency-Key of its own
+    files: Callable[[], dict[str, Any]] | None = None  # a multipart/form-data upload
 
 
 TODAY = datetime.now(UTC).date().isoformat()
@@ -206,6 +210,7 @@ NOTICE = {
     "awareness_date": TODAY,
     "matter_description": "Missed a limitation period",
 }
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 HISTORY_OF_A1: dict[str, Any] = {}  # filled in when the data is built (a1's id)
 
 
@@ -341,6 +346,13 @@ REQUESTS: dict[str, Call] = {
         ok=frozenset({200, 409}),
         body=lambda w, c, t: {"kind": "defence", "amount": "10.00", "occurred_on": TODAY},
     ),
+    "POST /claims-notices/{notice_id}/documents": Call(
+        kind="notice",
+        ok=frozenset({201}),
+        files=lambda: {"file": ("a.pdf", PDF, "application/pdf")},
+    ),
+    "GET /claims-notices/{notice_id}/documents": Call(kind="notice"),
+    "GET /claims-notices/{notice_id}/documents/{document_id}": Call(kind="notice_document"),
     "GET /audit-events": Call(query=LIST),
 }
 # A list shows exactly the records its caller may read one by one.
@@ -516,6 +528,14 @@ async def _build(app: Any, client: httpx.AsyncClient) -> World:
             )
         )
         world.records.setdefault("notice", {})[owner] = notice["id"]
+        document = await _created(
+            client.post(
+                f"/claims-notices/{notice['id']}/documents",
+                files={"file": ("evidence.pdf", PDF, "application/pdf")},
+                headers={"Authorization": f"Bearer {filer}"},
+            )
+        )
+        world.records.setdefault("notice_document", {})[owner] = f"{notice['id']}|{document['id']}"
     HISTORY_OF_A1["lawyer_id"] = str(people["a1"]["id"])
     return world
 
@@ -573,7 +593,9 @@ async def _version_tag(w: World, table: str, record_id: str) -> str:
 async def call(w: World, route: str, caller: Caller, target: str | None) -> httpx.Response:
     how = REQUESTS[route]
     method, template = route.split(" ", 1)
-    path = re.sub(r"\{\w+\}", target or "", template)
+    # a record inside another (a notice's document) is named "parent|child"
+    ids = iter((target or "").split("|") if target and "|" in target else [])
+    path = re.sub(r"\{\w+\}", lambda m: next(ids, target or ""), template)
     headers: dict[str, str] = {}
     token = (
         await _token_of(w.client, caller.user)
@@ -589,6 +611,8 @@ async def call(w: World, route: str, caller: Caller, target: str | None) -> http
     options: dict[str, Any] = {"headers": headers, "params": how.query}
     if how.body is not None:
         options["data" if how.form else "json"] = how.body(w, caller, target)
+    if how.files is not None:
+        options["files"] = how.files()
     if caller.user is not None:
         w.client.cookies.clear()
         return await w.client.request(method, path, **options)
@@ -617,7 +641,9 @@ def shape(response: httpx.Response, record_id: str | None) -> str:
     if isinstance(body, dict):
         body.pop("request_id", None)
     text_ = f"{response.headers.get('content-type')} {json.dumps(body, sort_keys=True)}"
-    return text_.replace(record_id, "<id>") if record_id else text_
+    for part in (record_id or "").split("|"):
+        text_ = text_.replace(part, "<id>") if part else text_
+    return text_
 
 
 @dataclass
@@ -652,7 +678,7 @@ async def _unaudited(w: World, route: str, refusals: list[Refusal]) -> list[str]
             if e["outcome"] == "denied"
             and e["action"] == action
             and (str(e["actor_id"]) if e["actor_id"] else None) == refusal.caller.user_id
-            and (not path_names_record or e["resource_id"] == refusal.target)
+            and (not path_names_record or e["resource_id"] == (refusal.target or "").split("|")[0])
         ]
         if len(found) != 1:
             problems.append(
