@@ -13,10 +13,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.applications.router import router as applications_router
-from app.claims_notices.router import router as claims_notices_router
 from app.audit import service as audit_service
 from app.audit.router import router as audit_router
 from app.auth.router import router as auth_router
+from app.claims_notices.router import router as claims_notices_router
 from app.core.anonymous import AnonymousRefusals
 from app.core.audit_chain import audit_key_from
 from app.core.audit_trail import AuditTrail
@@ -30,6 +30,7 @@ from app.core.migrations import head_revision
 from app.core.ratelimit import rate_limiter_from
 from app.core.requestctx import RequestMeta
 from app.core.unit_of_work import repeated_refusals_event, write_events
+from app.exemptions.router import router as exemptions_router
 from app.firms.router import router as firms_router
 from app.ops.router import router as ops_router
 from app.policies.router import router as policies_router
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         applications_router,
         policies_router,
         claims_notices_router,
+        exemptions_router,
         users_router,
         auth_router,
         firms_router,

@@ -44,6 +44,7 @@ from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFo
 from app.core.etag import require_if_match
 from app.core.pagination import Page
 from app.core.unit_of_work import Unit
+from app.exemptions.status import exemption_in_force
 from app.firms.directory import lock_firm
 from app.policies.history import new_lawyer_tier_years, years_part_time_lost
 from app.policies.issuance import (
@@ -59,7 +60,7 @@ from app.quotes.pricing import (
     stored_quote,
     stored_quotes,
 )
-from app.quotes.rules import QuoteInput
+from app.quotes.rules import QuoteInput, Violation
 from app.quotes.schemas import QuoteRead
 from app.users.acting_for import ACTING_ROLES, lawyer_acted_for
 
@@ -292,6 +293,23 @@ async def _history(unit: Unit, app: Application) -> LawyerHistory:
     )
 
 
+async def _exempt(unit: Unit, app: Application, form: ApplicationForm) -> list[Any]:
+    """An accepted exemption in force on the effective date: no application for that period."""
+    effective = form.c.effective_date
+    exempt = await exemption_in_force(unit.db, app.owner_id, effective) if effective else None
+    if exempt is None:
+        return []
+    return [
+        Violation(
+            "c.effective_date",
+            "exempt",
+            f"The lawyer is exempt (reason ({exempt.reason})) from "
+            f"{exempt.effective_date.isoformat()}: end the exemption with POST "
+            f"/exemptions/{exempt.exemption_id}/end before applying for this period.",
+        )
+    ]
+
+
 async def submit_application(
     unit: Unit, principal: Principal, application_id: UUID
 ) -> ApplicationRead:
@@ -305,6 +323,7 @@ async def submit_application(
     form = ApplicationForm.model_validate(app.form)
     history = await _history(unit, app)
     violations = check_application(form, history, program_year=app.program_year)
+    violations += await _exempt(unit, app, form)
     if violations:
         raise RuleViolation(
             f"The application breaks {len(violations)} rule(s); see errors.",

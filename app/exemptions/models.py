@@ -61,6 +61,11 @@ class Exemption(Base):
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     form: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # from the form, kept once submitted: what "in force on a day" reads
+    effective_date: Mapped[date | None] = mapped_column(Date)
+    # what the coverage while exempt depends on besides the form, gathered when it was saved:
+    # {"previously_covered": bool, "current_deductible": "5000_combined" | None}
+    facts: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     # the day the insurer received the form (submission, or the paper form's date)
     received_on: Mapped[date | None] = mapped_column(Date)
     needs_review: Mapped[bool] = mapped_column(Boolean, server_default="false")

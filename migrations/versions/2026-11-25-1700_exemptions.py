@@ -27,6 +27,13 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
         sa.Column("form", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column("effective_date", sa.Date(), nullable=True),
+        sa.Column(
+            "facts",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="{}",
+            nullable=False,
+        ),
         sa.Column("received_on", sa.Date(), nullable=True),
         sa.Column("needs_review", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),

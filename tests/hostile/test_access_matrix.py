@@ -26,13 +26,14 @@ The routes are enumerated from `create_app(...).routes`: a route missing from th
 HTTP (httpx over ASGI) with real data, built once for the module: two firms, lawyers in each, a
 user of every role (an integration with every scope of INTEGRATION_SCOPES, and one with none, to
 show that scope refusals come before any lookup), a quote, a draft, a submitted application
-approved into a policy, a claims notice (a2's filed by the firm's admin) with a document. For every refused
-cell the same request for an id that does not exist must get the same answer and the same body (no existence oracle), and every 401/403/404 must be
-in the audit trail as an event with outcome "denied" and the route's action (`x-audit-action`).
+approved into a policy, a claims notice (a2's filed by the firm's admin) with a document, and an
+exemption draft with a document. For every refused cell the same request for an id that does not
+exist must get the same answer and the same body (no existence oracle), and every 401/403/404 must
+be in the audit trail as an event with outcome "denied" and the route's action (`x-audit-action`).
 A list answered "ok" must hold each relation's record exactly when the caller may read it by id.
 
-728 cells (49 routes x 11 callers x their ownership relations), with 280 requests for ids
-that do not exist and 45 list visibility checks.
+883 cells (59 routes x 11 callers x their ownership relations), with 358 requests for ids
+that do not exist and 51 list visibility checks.
 """
 
 from __future__ import annotations
@@ -132,6 +133,16 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "POST /claims-notices/{notice_id}/documents":           ("-/-/401",    "ok/404/404", "-/ok/404",   "-/404/404",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403"),
     "GET /claims-notices/{notice_id}/documents":            ("-/-/401",    "ok/404/404", "-/ok/404",   "-/404/404",  "-/403/403",  "-/-/404",    "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404",    "-/-/404"),
     "GET /claims-notices/{notice_id}/documents/{document_id}": ("-/-/401", "ok/404/404", "-/ok/404",   "-/404/404",  "-/403/403",  "-/-/404",    "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404",    "-/-/404"),
+    "POST /exemptions":                                     ("-/-/401",    "ok/422/422", "-/403/403",  "-/403/403",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403",    "-/-/403"),
+    "GET /exemptions":                                      ("401",        "ok",         "403",        "403",        "403",        "ok",         "ok",         "403",        "ok",         "403",        "403"),
+    "GET /exemptions/{exemption_id}":                       ("-/-/401",    "ok/404/404", "-/404/404",  "-/404/404",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404"),
+    "PATCH /exemptions/{exemption_id}":                     ("-/-/401",    "ok/404/404", "-/403/403",  "-/403/403",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /exemptions/{exemption_id}/submit":               ("-/-/401",    "ok/404/404", "-/403/403",  "-/403/403",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /exemptions/{exemption_id}/review":               ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /exemptions/{exemption_id}/end":                  ("-/-/401",    "ok/404/404", "-/403/403",  "-/403/403",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403",    "-/-/403"),
+    "POST /exemptions/{exemption_id}/documents":            ("-/-/401",    "ok/404/404", "-/403/403",  "-/403/403",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403",    "-/-/403"),
+    "GET /exemptions/{exemption_id}/documents":             ("-/-/401",    "ok/404/404", "-/404/404",  "-/404/404",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404"),
+    "GET /exemptions/{exemption_id}/documents/{document_id}": ("-/-/401",  "ok/404/404", "-/404/404",  "-/404/404",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404"),
     "GET /audit-events":                                    ("401",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "ok",         "ok"),
 }
 # fmt: on
@@ -217,6 +228,11 @@ HISTORY_OF_A1: dict[str, Any] = {}  # filled in when the data is built (a1's id)
 def _notice_body(w: World, c: Caller, t: str | None) -> dict[str, Any]:
     staff = {"channel": "paper", "received_on": TODAY} if c.name == "claims" else {}
     return {**NOTICE, "lawyer_id": t, **staff}
+
+
+def _exemption_body(w: World, c: Caller, t: str | None) -> dict[str, Any]:
+    staff = {"channel": "paper", "received_on": TODAY} if c.name != "lawyer" else {}
+    return {"form": {"reason": "a"}, "lawyer_id": t, **staff}
 
 
 def _new_user(w: World, c: Caller, t: str | None) -> dict[str, Any]:
@@ -353,6 +369,33 @@ REQUESTS: dict[str, Call] = {
     ),
     "GET /claims-notices/{notice_id}/documents": Call(kind="notice"),
     "GET /claims-notices/{notice_id}/documents/{document_id}": Call(kind="notice_document"),
+    "POST /exemptions": Call(kind="lawyer", ok=frozenset({201}), body=_exemption_body),
+    "GET /exemptions": Call(query=LIST),
+    "GET /exemptions/{exemption_id}": Call(kind="exemption"),
+    "PATCH /exemptions/{exemption_id}": Call(
+        kind="exemption",
+        body=lambda w, c, t: {"form": {"telephone": "416-555-0199"}},
+        if_match="exemption",
+    ),
+    # 422: the draft is incomplete (tests/exemptions: 200)
+    "POST /exemptions/{exemption_id}/submit": Call(kind="exemption", ok=frozenset({422})),
+    # 409: a draft is not awaiting review (tests/exemptions: 200)
+    "POST /exemptions/{exemption_id}/review": Call(
+        kind="exemption", ok=frozenset({409}), body=lambda w, c, t: {"decision": "accept"}
+    ),
+    # 409: only an accepted exemption ends (tests/exemptions: 200)
+    "POST /exemptions/{exemption_id}/end": Call(
+        kind="exemption",
+        ok=frozenset({409}),
+        body=lambda w, c, t: {"practice_status_changed_on": TODAY},
+    ),
+    "POST /exemptions/{exemption_id}/documents": Call(
+        kind="exemption",
+        ok=frozenset({201}),
+        files=lambda: {"file": ("a.pdf", PDF, "application/pdf")},
+    ),
+    "GET /exemptions/{exemption_id}/documents": Call(kind="exemption"),
+    "GET /exemptions/{exemption_id}/documents/{document_id}": Call(kind="exemption_document"),
     "GET /audit-events": Call(query=LIST),
 }
 # A list shows exactly the records its caller may read one by one.
@@ -363,6 +406,7 @@ LIST_READS = {
     "GET /applications": "GET /applications/{application_id}",
     "GET /policies": "GET /policies/{policy_id}",
     "GET /claims-notices": "GET /claims-notices/{notice_id}",
+    "GET /exemptions": "GET /exemptions/{exemption_id}",
 }
 
 
@@ -536,6 +580,22 @@ async def _build(app: Any, client: httpx.AsyncClient) -> World:
             )
         )
         world.records.setdefault("notice_document", {})[owner] = f"{notice['id']}|{document['id']}"
+        # an exemption draft of the lawyer's own, with a document
+        mine = {"Authorization": f"Bearer {token}"}
+        exemption = await _created(
+            client.post("/exemptions", json={"form": {"reason": "a"}}, headers=mine)
+        )
+        proof = await _created(
+            client.post(
+                f"/exemptions/{exemption['id']}/documents",
+                files={"file": ("proof.pdf", PDF, "application/pdf")},
+                headers=mine,
+            )
+        )
+        world.records.setdefault("exemption", {})[owner] = exemption["id"]
+        world.records.setdefault("exemption_document", {})[owner] = (
+            f"{exemption['id']}|{proof['id']}"
+        )
     HISTORY_OF_A1["lawyer_id"] = str(people["a1"]["id"])
     return world
 
