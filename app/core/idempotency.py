@@ -41,6 +41,16 @@ KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"  # visible ASCII, as the draft's examples
 REPLAYED_HEADER = "Idempotent-Replayed"
 KEPT_HEADERS = ("content-type", "location", "etag")
 
+OptionalIdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Optional. A key you choose for this one attempt, sent again unchanged with "
+        "its retries: the first answer is replayed instead of the work being done twice.",
+        max_length=255,
+        pattern=KEY_PATTERN,
+    ),
+]
 IdempotencyKey = Annotated[
     str | None,
     Header(
@@ -123,8 +133,12 @@ async def idempotent(
     key: str | None,
     action: str,
     run: Callable[[], Awaitable[Response]],
+    required: bool = True,
 ) -> Response:
-    """Run `run` once per (caller, key); replay its answer to the retries (see the module)."""
+    """Run `run` once per (caller, key); replay its answer to the retries (see the module).
+    Where a key is not `required` (POST /quotes), a request without one simply runs."""
+    if not key and not required:
+        return await run()
     if not key:
         raise IdempotencyKeyMissing(
             "Send an Idempotency-Key header: a key you choose for this attempt, reused "

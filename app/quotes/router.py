@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from app.auth.dependencies import require_access
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
+from app.core.idempotency import OptionalIdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, audited_as
@@ -33,11 +34,28 @@ QuoteReader = Annotated[
     summary="Price a premium quote",
     status_code=status.HTTP_201_CREATED,
     response_model=QuoteRead,
-    responses=problem_responses(401, 403, 422),
+    responses=problem_responses(401, 403, 409, 422),
 )
-async def create_quote(unit: UnitOfWork, principal: QuoteWriter, body: QuoteCreate) -> Response:
-    quote = await service.create_quote(unit, principal, body)
-    return model_response(quote, status_code=201, headers={"Location": f"/quotes/{quote.id}"})
+async def create_quote(
+    unit: UnitOfWork,
+    principal: QuoteWriter,
+    body: QuoteCreate,
+    request: Request,
+    idempotency_key: OptionalIdempotencyKey = None,
+) -> Response:
+    async def create() -> Response:
+        quote = await service.create_quote(unit, principal, body)
+        return model_response(quote, status_code=201, headers={"Location": f"/quotes/{quote.id}"})
+
+    return await idempotent(
+        unit,
+        request,
+        caller_id=principal.user_id,
+        key=idempotency_key,
+        action="quote.create",
+        run=create,
+        required=False,
+    )
 
 
 @router.get(

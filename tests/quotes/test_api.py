@@ -178,3 +178,20 @@ async def test_a_quote_records_the_rate_table_that_priced_it(app, client):
             text("SELECT rate_table_digest FROM quote WHERE id = :id"), {"id": body["id"]}
         )
     assert digest and len(digest) == 64
+
+
+async def test_an_optional_idempotency_key_makes_a_retry_safe(app, client):
+    _, token = await user_token(app, client)
+    me = bearer(token)
+    attempt = {"Idempotency-Key": "quote-attempt-1"}
+    first = await client.post("/quotes", json=WORKED_EXAMPLE, headers={**me, **attempt})
+    retry = await client.post("/quotes", json=WORKED_EXAMPLE, headers={**me, **attempt})
+    assert first.status_code == retry.status_code == 201
+    assert retry.json() == first.json() and retry.headers["idempotent-replayed"] == "true"
+    other = await client.post(
+        "/quotes", json={**WORKED_EXAMPLE, "payment_plan": "monthly"}, headers={**me, **attempt}
+    )
+    assert other.status_code == 422
+    without = await client.post("/quotes", json=WORKED_EXAMPLE, headers=me)
+    assert without.status_code == 201 and without.json()["id"] != first.json()["id"]
+    assert len((await client.get("/quotes", headers=me)).json()["items"]) == 2
