@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run serve migrate test lint typecheck pytest openapi bench clean lock
+.PHONY: install run serve migrate test lint typecheck pytest openapi bench clean lock test-browser
 
 LOCK         := requirements.lock
 RUNTIME_LOCK := requirements-runtime.lock
@@ -47,6 +47,21 @@ typecheck: install
 
 pytest: install
 	$(BIN)/python -m pytest
+
+# The SPA example (examples/spa/) in headless Chromium against the service (tests/browser/, left
+# out of `make test`): Debian's chromium and chromium-driver, installed when missing; Selenium
+# from the lock, told where they are (it never downloads a browser or a driver of its own).
+CHROMIUM     := /usr/bin/chromium
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+test-browser: install
+	@if [ ! -x $(CHROMIUM) ] || [ ! -x $(CHROMEDRIVER) ]; then \
+		echo "installing Debian's chromium and chromium-driver"; \
+		$(SUDO) apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+	$(BIN)/python -m pytest tests/browser -m browser -n 0
 
 openapi: install
 	$(BIN)/python -m app openapi --output openapi/openapi.json
