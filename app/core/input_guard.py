@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote_plus
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.card_numbers import find_card_numbers
 from app.core.errors import FieldError, PayloadTooLarge, problem_response
 
 # In a URL-encoded query or form: %00-%1F but %09, %0A, %0D.
@@ -121,6 +122,10 @@ class InputGuard:
             await _too_large(self.limit)(scope, receive, send)
             return
         if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE") and length is None:
+            cards = _card_number_fields(query, b"", b"")
+            if cards:
+                await _card_number_problem(cards)(scope, receive, send)
+                return
             await self.app(scope, receive, send)  # no body to look at
             return
         try:
@@ -133,6 +138,10 @@ class InputGuard:
         bad = _bad_body_fields(body, content_type)
         if bad:
             await _control_character_problem(bad)(scope, receive, send)
+            return
+        cards = _card_number_fields(query, body, content_type)
+        if cards:
+            await _card_number_problem(cards)(scope, receive, send)
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -276,6 +285,48 @@ def _bad_body_fields(body: bytes, content_type: bytes) -> list[str]:
         except ValueError:
             return []  # not JSON: the route's own parsing answers
     return []
+
+
+# 13 or more digits, maybe in groups joined by single spaces or dashes (any script's digits), or
+# a JSON escape that could spell one: only then is the input parsed and searched in earnest.
+_MAYBE_CARD = re.compile(r"\d(?:[ -]?\d){12}|\\u00[3]")
+
+
+def _card_number_fields(query: bytes, body: bytes, content_type: bytes) -> list[str]:
+    """The fields of the query and the body holding something that looks like a payment card
+    number (app/core/card_numbers.py). Card data is never accepted (RULES.md §5, §6)."""
+    found: list[str] = []
+    if query and _MAYBE_CARD.search(unquote_plus(query.decode("latin-1"))):
+        found += find_card_numbers(dict(parse_qsl(query.decode("latin-1"), keep_blank_values=True)))
+    text = body.decode("utf-8", "replace") if body else ""
+    if _media_type(content_type) == b"application/x-www-form-urlencoded":
+        if not _MAYBE_CARD.search(unquote_plus(text)):
+            return found
+        return found + find_card_numbers(dict(parse_qsl(text, keep_blank_values=True)))
+    if not text or not _MAYBE_CARD.search(text):
+        return found
+    try:
+        return found + find_card_numbers(json.loads(text))
+    except ValueError:
+        return found + (["body"] if find_card_numbers(text) else [])
+
+
+def _card_number_problem(fields: list[str]) -> ASGIApp:
+    """422 naming the fields, never their values (the number is neither echoed nor logged)."""
+    return problem_response(
+        422,
+        "card-number-refused",
+        "Card numbers are never accepted",
+        "Send the payment processor's token instead of a card number; nothing was saved.",
+        errors=[
+            FieldError(
+                f or "body",
+                "card_number",
+                "Looks like a payment card number: card data is never accepted.",
+            )
+            for f in dict.fromkeys(fields)
+        ],
+    )
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.responses import StreamingResponse
 
+from app.core.card_numbers import find_card_numbers
 from app.core.db import Database
 from app.core.errors import FieldError, InvalidInput, PayloadTooLarge
 from app.core.unit_of_work import Unit
@@ -82,6 +83,16 @@ def _description(value: object) -> str | None:
                     "description",
                     "control_character",
                     "Must not contain NUL or control characters.",
+                )
+            ]
+        )
+    if find_card_numbers(value):  # a part streamed past the input guard's card check
+        raise InvalidInput(
+            errors=[
+                FieldError(
+                    "description",
+                    "card_number",
+                    "Looks like a payment card number: card data is never accepted.",
                 )
             ]
         )

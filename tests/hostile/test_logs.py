@@ -10,7 +10,9 @@ from tests.factories import bearer, user_token
 
 PASSWORD_MARK = "marker-password-horse-staple-9184"
 NAME_MARK = "Zebulon Markerfield"
-CARD_MARK = "4111111111111111"
+# card-like but failing the Luhn check: a real card number is refused before any route (see
+# test_card_numbers.py); this one reaches the failing statement's parameters
+CARD_MARK = "4111111111111112"
 TOKEN_MARK = "eyJmarker.token.value-77341"
 
 

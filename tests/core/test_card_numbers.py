@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum import luhn
 
-from app.payments.cards import find_card_numbers, looks_like_card_number, redact_card_numbers
+from app.core.card_numbers import find_card_numbers, looks_like_card_number, redact_card_numbers
 
 VISA = "4111111111111111"
 MASTERCARD = "5555555555554444"
