@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Response, status
+from fastapi import APIRouter, Depends, Form, Request, Response, status
 
 from app.auth import service
 from app.auth.dependencies import CurrentPrincipal, limit_reset_requests, limit_token_requests
@@ -17,10 +17,20 @@ from app.auth.schemas import (
     PasswordResetRequest,
     TokenRead,
 )
-from app.core.errors import FieldError, InvalidInput, problem_responses
+from app.core.errors import FieldError, Forbidden, InvalidInput, problem_responses
 from app.core.unit_of_work import UnitOfWork, audited_as
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _origin_allowed(request: Request) -> bool:
+    """No Origin (not a browser page: an integration, curl), the service's own origin, or an
+    origin of CORS_ORIGINS (the SPA)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    return origin == own or origin in request.app.state.settings.cors_origin_list
 
 
 def _set_session_cookie(response: Response, name: str, token: str) -> None:
@@ -34,11 +44,12 @@ def _set_session_cookie(response: Response, name: str, token: str) -> None:
     openapi_extra=audited_as("auth.login"),
     summary="Log in (OAuth2 password or client credentials)",
     response_model=TokenRead,
-    responses=problem_responses(400, 401, 422, 429),
+    responses=problem_responses(400, 401, 403, 422, 429),
     dependencies=[Depends(limit_token_requests)],
 )
 async def create_token(
     unit: UnitOfWork,
+    request: Request,
     response: Response,
     grant_type: Annotated[str, Form()] = "password",
     username: Annotated[str | None, Form(max_length=150)] = None,
@@ -59,6 +70,10 @@ async def create_token(
     ]
     if missing or name is None or secret is None:
         raise InvalidInput(errors=missing)
+    if not _origin_allowed(request):
+        # A login posted by another site's page would put its account's session in the
+        # victim's browser (login CSRF); a browser always names the page's origin on a POST.
+        raise Forbidden("A login from this page's origin is not accepted.")
     issued = await service.login(unit, grant_type=grant_type, username=name, secret=secret)
     if grant_type == service.PASSWORD_GRANT:
         _set_session_cookie(response, unit.settings.session_cookie_name, issued.access_token)

@@ -105,6 +105,9 @@ class Settings(BaseSettings):
                 )
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set when APP_ENV=production")
+        if any("*" in origin for origin in self.cors_origin_list):
+            # with credentials allowed, a wildcard would let every site read with the cookie
+            raise ValueError("CORS_ORIGINS must name each SPA origin; '*' is never accepted")
         if self.session_absolute_timeout_seconds < self.session_idle_timeout_seconds:
             raise ValueError("SESSION_ABSOLUTE_TIMEOUT_SECONDS must not be below the idle timeout")
         return self

@@ -225,3 +225,28 @@ async def test_client_credentials_for_integrations_only(app, client):
     )
     assert person_as_client.status_code == 401
     assert as_person.json()["detail"] == person_as_client.json()["detail"]
+
+
+async def test_a_login_posted_from_another_sites_page_is_refused(app, client):
+    """Login CSRF: another site's form would log the victim's browser into its account."""
+    from tests.factories import make_user
+
+    user = await make_user(app)
+    form = {"username": user["username"], "password": user["password"]}
+    forged = await client.post("/auth/token", data=form, headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403
+    assert "set-cookie" not in forged.headers
+    own = await client.post("/auth/token", data=form, headers={"Origin": "https://testserver"})
+    assert own.status_code == 200 and "set-cookie" in own.headers
+    plain = await client.post("/auth/token", data=form)  # an integration, curl: no Origin
+    assert plain.status_code == 200
+
+
+def test_a_wildcard_cors_origin_is_refused():
+    import pytest
+    from pydantic import ValidationError
+
+    from app.core.config import Settings
+
+    with pytest.raises(ValidationError, match="CORS_ORIGINS"):
+        Settings(cors_origins="https://spa.example, *")
