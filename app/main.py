@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.api_docs import install_docs
 from app.applications.router import router as applications_router
 from app.audit import service as audit_service
 from app.audit.router import router as audit_router
@@ -120,6 +121,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=API_DESCRIPTION,
         lifespan=lifespan,
         responses=problem_responses(*ANY_ROUTE_PROBLEMS),
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.database = (
@@ -174,4 +177,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ops_router,
     ):
         app.include_router(router)
+    install_docs(app)
     return app

@@ -10,7 +10,7 @@ import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as SATimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -136,16 +136,26 @@ class ServiceUnavailable(AppError):
     title = "A dependency is unavailable"
 
 
+class ProblemFieldError(BaseModel):
+    """One failed field or rule of an invalid request."""
+
+    field: str = Field(description="The field, as a dotted path (`form.c.deductible`)")
+    code: str = Field(description="A stable code for the rule (`required`, `in_future`, ...)")
+    message: str = Field(description="A sentence for people")
+
+
 class Problem(BaseModel):
     """The problem+json body (RFC 9457), as documented in OpenAPI."""
 
-    type: str
+    type: str = Field(description="`/problems/<slug>`: what kind of problem")
     title: str
     status: int
     detail: str
     instance: str | None = None
-    request_id: str | None = None
-    errors: list[dict[str, str]] | None = None
+    request_id: str | None = Field(default=None, description="Quote it when you contact us")
+    errors: list[ProblemFieldError] | None = Field(
+        default=None, description="For invalid input: each failed field or rule"
+    )
 
 
 def problem_response(
@@ -320,7 +330,5 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         500: "An error on our side (quote the request id)",
         503: "A dependency is unavailable",
     }
-    return {
-        s: {"description": described[s], "model": Problem, "content": {PROBLEM_JSON: {}}}
-        for s in statuses
-    }
+    # the content is the one Problem schema, as problem+json (see app/api_docs.py)
+    return {s: {"description": described[s], "model": Problem} for s in statuses}

@@ -32,7 +32,7 @@ exist must get the same answer and the same body (no existence oracle), and ever
 be in the audit trail as an event with outcome "denied" and the route's action (`x-audit-action`).
 A list answered "ok" must hold each relation's record exactly when the caller may read it by id.
 
-883 cells (59 routes x 11 callers x their ownership relations), with 358 requests for ids
+905 cells (61 routes x 11 callers x their ownership relations), with 358 requests for ids
 that do not exist and 51 list visibility checks.
 """
 
@@ -87,6 +87,8 @@ MATRIX: dict[str, tuple[str, ...]] = {
     # route                                                  anonymous     lawyer        firm_admin    integration   no_scopes     cust_service  underwriter   claims        finance       auditor       admin
     "GET /healthz":                                         ("ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok"),
     "GET /readyz":                                          ("ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok"),
+    "GET /docs":                                            ("ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok"),
+    "GET /redoc":                                           ("ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok"),
     "GET /metrics":                                         ("ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok"),
     "POST /auth/token":                                     ("ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok"),
     "POST /auth/logout":                                    ("401",        "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok",         "ok"),
@@ -243,6 +245,8 @@ def _new_user(w: World, c: Caller, t: str | None) -> dict[str, Any]:
 REQUESTS: dict[str, Call] = {
     "GET /healthz": Call(),
     "GET /readyz": Call(),
+    "GET /docs": Call(),
+    "GET /redoc": Call(),
     "GET /metrics": Call(),  # no METRICS_TOKEN in the test settings: open, outside production
     "POST /auth/token": Call(
         body=lambda w, c, t: {"username": w.people["probe"]["username"], "password": PASSWORD},
