@@ -75,6 +75,20 @@ DECIDED_STATUS = {
 }
 
 
+# Statuses as words in messages (the value itself stays in the record and in error codes).
+STATE_WORDS = {
+    ApplicationStatus.draft: "a draft",
+    ApplicationStatus.submitted: "submitted",
+    ApplicationStatus.information_requested: "waiting for the information underwriting asked for",
+    ApplicationStatus.approved: "approved",
+    ApplicationStatus.declined: "declined",
+}
+
+
+def _state(status: str) -> str:
+    return STATE_WORDS.get(ApplicationStatus(status), status.replace("_", " "))
+
+
 async def to_read(unit: Unit, app: Application) -> ApplicationRead:
     return (await to_reads(unit, [_columns(app)]))[0]
 
@@ -229,7 +243,7 @@ async def update_application(
         raise Forbidden("Only the applicant or their firm changes an application.")
     require_if_match(if_match, app.version)
     if app.status not in EDITABLE:
-        raise Conflict(f"A {app.status} application cannot be changed.")
+        raise Conflict(f"The application is {_state(app.status)}: it cannot be changed.")
     before = app.form
     app.form = _merge(app.form, body.form).model_dump(mode="json")
     await unit.db.flush()
@@ -319,7 +333,7 @@ async def submit_application(
     if principal.role not in APPLICANTS:
         raise Forbidden("Only the applicant or their firm submits an application.")
     if app.status not in EDITABLE:
-        raise Conflict(f"A {app.status} application cannot be submitted.")
+        raise Conflict(f"The application is {_state(app.status)}: it cannot be submitted.")
     form = ApplicationForm.model_validate(app.form)
     history = await _history(unit, app)
     violations = check_application(form, history, program_year=app.program_year)
@@ -381,7 +395,7 @@ async def decide_application(
     if principal.role is not Role.underwriter:
         raise Forbidden("Only underwriters decide applications.")
     if app.status != ApplicationStatus.submitted:
-        raise Conflict(f"A {app.status} application is not awaiting a decision.")
+        raise Conflict(f"The application is {_state(app.status)}, not awaiting a decision.")
     before = app.status
     app.status = DECIDED_STATUS[body.decision]
     app.decided_at = func.now()
@@ -435,7 +449,8 @@ async def confirm_tax_certificate(
     require_if_match(if_match, app.version)
     if app.status not in EDITABLE:
         raise Conflict(
-            f"A {app.status} application is priced already; the confirmation counts only before "
+            f"The application is {_state(app.status)} and priced already; the confirmation counts "
+            "only before "
             "it is submitted."
         )
     if app.tax_certificate_confirmed_at is None:

@@ -67,6 +67,13 @@ RESOURCE = "exemption"
 SECTIONS = frozenset({"mailing_address", "employer_address", "b", "c", "d", "e", "f", "g", "h"})
 
 
+def _state(status: str) -> str:
+    """A status as words for a message ("pending_review" -> "waiting for staff review")."""
+    return {"pending_review": "waiting for staff review", "draft": "a draft"}.get(
+        status, status.replace("_", " ")
+    )
+
+
 def _today() -> date:
     return datetime.now(UTC).date()
 
@@ -239,7 +246,7 @@ async def update_exemption(
     _may_file(principal, exemption)
     require_if_match(if_match, exemption.version)
     if exemption.status != ExemptionStatus.draft:
-        raise Conflict(f"A submitted exemption cannot be changed (it is {exemption.status}).")
+        raise Conflict(f"The exemption is {_state(exemption.status)}: only a draft changes.")
     before = dict(exemption.form)
     form = _merge(exemption.form, body.form)
     exemption.form = form.model_dump(mode="json")
@@ -266,7 +273,7 @@ async def submit_exemption(unit: Unit, principal: Principal, exemption_id: UUID)
     exemption = await _load(unit, principal, exemption_id)
     _may_file(principal, exemption)
     if exemption.status != ExemptionStatus.draft:
-        raise Conflict(f"The exemption is {exemption.status} already.")
+        raise Conflict(f"The exemption is {_state(exemption.status)} already.")
     form = ExemptionForm.model_validate(exemption.form)
     today = _today()
     await _refresh_facts(unit, exemption, form)
@@ -380,7 +387,7 @@ async def review_exemption(
     premium follows) or refused with a reason."""
     exemption = await _load(unit, principal, exemption_id)
     if exemption.status != ExemptionStatus.pending_review:
-        raise Conflict(f"The exemption is {exemption.status}, not awaiting review.")
+        raise Conflict(f"The exemption is {_state(exemption.status)}, not awaiting review.")
     if body.decision is Decision.refuse and not body.reason:
         raise InvalidInput(
             errors=[FieldError("reason", "required", "Say why the exemption is refused.")]
@@ -415,7 +422,7 @@ async def end_exemption(
     exemption = await _load(unit, principal, exemption_id)
     _may_file(principal, exemption)
     if exemption.status != ExemptionStatus.accepted:
-        raise Conflict(f"Only an accepted exemption ends; this one is {exemption.status}.")
+        raise Conflict(f"Only an accepted exemption ends; this one is {_state(exemption.status)}.")
     assert exemption.effective_date is not None
     day = body.practice_status_changed_on
     if day <= exemption.effective_date:
