@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 from uuid import UUID
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response, status
 
 from app.accounts.roles import Role
 from app.applications import service
+from app.applications.models import ApplicationStatus
 from app.applications.repository import APPLICATION_READERS
 from app.applications.schemas import (
     ApplicationCreate,
@@ -74,11 +76,24 @@ async def list_applications(
     unit: UnitOfWork,
     principal: Reader,
     program_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    application_status: Annotated[ApplicationStatus | None, Query(alias="status")] = None,
+    lawyer_id: UUID | None = None,
+    law_society_number: Annotated[str | None, Query(min_length=1, max_length=150)] = None,
+    submitted_from: Annotated[date | None, Query(description="Submitted on or after")] = None,
+    submitted_to: Annotated[date | None, Query(description="Submitted on or before")] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
+    filters = {
+        "program_year": program_year,
+        "status": application_status,
+        "lawyer_id": lawyer_id,
+        "law_society_number": law_society_number,
+        "submitted_from": submitted_from,
+        "submitted_to": submitted_to,
+    }
     page = await service.list_applications(
-        unit, principal, program_year=program_year, cursor=cursor, limit=limit
+        unit, principal, filters=filters, cursor=cursor, limit=limit
     )
     return model_response(page)
 

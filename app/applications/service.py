@@ -38,7 +38,7 @@ from app.applications.schemas import (
 )
 from app.auth.principal import Principal
 from app.claims_notices.history import claims_history
-from app.core.audited import conditions, read_page, read_record
+from app.core.audited import BY_LAW_SOCIETY_NUMBER, conditions, read_page, read_record
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
@@ -197,7 +197,12 @@ async def read_application(
 
 
 async def list_applications(
-    unit: Unit, principal: Principal, *, program_year: int | None, cursor: str | None, limit: int
+    unit: Unit,
+    principal: Principal,
+    *,
+    filters: Mapping[str, Any],
+    cursor: str | None,
+    limit: int,
 ) -> Page[ApplicationRead]:
     rows, next_cursor = await read_page(
         unit,
@@ -206,8 +211,21 @@ async def list_applications(
         action="application.list",
         cursor=cursor,
         limit=limit,
-        where=conditions(program_year=("r.program_year = :v", program_year)),
-        filters={"program_year": program_year},
+        where=conditions(
+            program_year=("r.program_year = :v", filters.get("program_year")),
+            status=("r.status = :v", filters.get("status")),
+            lawyer_id=("r.owner_id = :v", filters.get("lawyer_id")),
+            law_society_number=(
+                BY_LAW_SOCIETY_NUMBER.format(owner="r.owner_id"),
+                filters.get("law_society_number"),
+            ),
+            submitted_from=("r.submitted_at >= CAST(:v AS date)", filters.get("submitted_from")),
+            submitted_to=(
+                "r.submitted_at < CAST(:v AS date) + 1",
+                filters.get("submitted_to"),
+            ),
+        ),
+        filters=filters,
     )
     return Page(items=await to_reads(unit, rows), next_cursor=next_cursor)
 

@@ -142,6 +142,20 @@ async def read_page(
     return page, next_cursor
 
 
+def contains(text: str | None) -> str | None:
+    """A value for `ILIKE :v` matching `text` anywhere, its own % and _ taken literally."""
+    if text is None:
+        return None
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# A lawyer's records by the lawyer's Law Society number (their username).
+BY_LAW_SOCIETY_NUMBER = (
+    "{owner} IN (SELECT member.id FROM app_user AS member WHERE member.username = :v)"
+)
+
+
 def conditions(**terms: tuple[str, Any]) -> Bound:
     """A `where` of the filters given: `conditions(lawyer_id=("r.owner_id = :v", value))`
     keeps each term whose value is not None, all of them required."""

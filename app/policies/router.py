@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.accounts.roles import Role
 from app.auth.dependencies import require_access, require_role
@@ -15,6 +15,7 @@ from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.policies import service
+from app.policies.models import RealEstateStatus
 from app.policies.repository import POLICY_READERS
 from app.policies.schemas import ChangeCreate, ChangeRead, PolicyDetail, RealEstateReview
 from app.policies.service import CHANGE_REQUESTERS
@@ -39,9 +40,23 @@ Underwriter = Annotated[Principal, Depends(require_role(Role.underwriter))]
     responses=problem_responses(401, 403, 422),
 )
 async def list_policies(
-    unit: UnitOfWork, principal: Reader, limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None
+    unit: UnitOfWork,
+    principal: Reader,
+    program_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    lawyer_id: UUID | None = None,
+    law_society_number: Annotated[str | None, Query(min_length=1, max_length=150)] = None,
+    real_estate_status: RealEstateStatus | None = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
 ) -> Response:
-    return model_response(await service.list_policies(unit, principal, cursor=cursor, limit=limit))
+    filters = {
+        "program_year": program_year,
+        "lawyer_id": lawyer_id,
+        "law_society_number": law_society_number,
+        "real_estate_status": real_estate_status,
+    }
+    page = await service.list_policies(unit, principal, filters=filters, cursor=cursor, limit=limit)
+    return model_response(page)
 
 
 @router.get(

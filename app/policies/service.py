@@ -3,12 +3,14 @@ premium adjustments."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 from uuid import UUID
 
 from app.accounts.roles import Role
 from app.auth.principal import Principal
-from app.core.audited import read_page, read_record
+from app.core.audited import BY_LAW_SOCIETY_NUMBER, conditions, read_page, read_record
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from app.core.pagination import Page
 from app.core.unit_of_work import Unit
@@ -55,7 +57,7 @@ async def read_policy(unit: Unit, principal: Principal, policy_id: UUID) -> Poli
 
 
 async def list_policies(
-    unit: Unit, principal: Principal, *, cursor: str | None, limit: int
+    unit: Unit, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
 ) -> Page[PolicyDetail]:
     rows, next_cursor = await read_page(
         unit,
@@ -64,6 +66,16 @@ async def list_policies(
         action="policy.list",
         cursor=cursor,
         limit=limit,
+        where=conditions(
+            program_year=("r.program_year = :v", filters.get("program_year")),
+            lawyer_id=("r.lawyer_id = :v", filters.get("lawyer_id")),
+            law_society_number=(
+                BY_LAW_SOCIETY_NUMBER.format(owner="r.lawyer_id"),
+                filters.get("law_society_number"),
+            ),
+            real_estate_status=("r.real_estate_status = :v", filters.get("real_estate_status")),
+        ),
+        filters=filters,
     )
     return Page(
         items=[PolicyDetail.model_validate(dict(row)) for row in rows], next_cursor=next_cursor

@@ -82,10 +82,16 @@ async def list_quotes(
     unit: UnitOfWork,
     principal: QuoteReader,
     lawyer_id: Annotated[UUID | None, Query()] = None,
+    program_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
     page = await service.list_quotes(
-        unit, principal, lawyer_id=lawyer_id, cursor=cursor, limit=limit
+        unit,
+        principal,
+        lawyer_id=lawyer_id,
+        program_year=program_year,
+        cursor=cursor,
+        limit=limit,
     )
     return model_response(page)

@@ -135,7 +135,13 @@ async def read_quote(unit: Unit, principal: Principal, quote_id: UUID) -> QuoteR
 
 
 async def list_quotes(
-    unit: Unit, principal: Principal, *, lawyer_id: UUID | None, cursor: str | None, limit: int
+    unit: Unit,
+    principal: Principal,
+    *,
+    lawyer_id: UUID | None,
+    program_year: int | None = None,
+    cursor: str | None,
+    limit: int,
 ) -> Page[QuoteRead]:
     rows, next_cursor = await read_page(
         unit,
@@ -144,7 +150,10 @@ async def list_quotes(
         action="quote.list",
         cursor=cursor,
         limit=limit,
-        where=conditions(lawyer_id=("r.owner_id = :v", lawyer_id)),
-        filters={"lawyer_id": lawyer_id},
+        where=conditions(
+            lawyer_id=("r.owner_id = :v", lawyer_id),
+            program_year=("r.program_year = :v", program_year),
+        ),
+        filters={"lawyer_id": lawyer_id, "program_year": program_year},
     )
     return Page(items=[to_read(r) for r in rows], next_cursor=next_cursor)

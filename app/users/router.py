@@ -84,11 +84,22 @@ async def list_users(
     role: Annotated[Role | None, Query()] = None,
     firm_id: Annotated[UUID | None, Query()] = None,
     disabled: Annotated[bool | None, Query()] = None,
+    name: Annotated[str | None, Query(min_length=1, max_length=200, description="Part of")] = None,
+    law_society_number: Annotated[
+        str | None, Query(min_length=1, max_length=150, description="A lawyer's username")
+    ] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
     page = await service.list_users(
-        unit, role=role, firm_id=firm_id, disabled=disabled, cursor=cursor, limit=limit
+        unit,
+        role=role,
+        firm_id=firm_id,
+        disabled=disabled,
+        name=name,
+        law_society_number=law_society_number,
+        cursor=cursor,
+        limit=limit,
     )
     return model_response(page)
 

@@ -15,7 +15,7 @@ from app.accounts.models import AppUser
 from app.accounts.roles import ROLES_REQUIRING_FIRM, Role
 from app.auth import credentials
 from app.auth.principal import Principal
-from app.core.audited import ALL, Source, conditions, read_page, read_record
+from app.core.audited import ALL, Source, conditions, contains, read_page, read_record
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
@@ -192,6 +192,8 @@ async def list_users(
     role: Role | None,
     firm_id: UUID | None,
     disabled: bool | None,
+    name: str | None = None,
+    law_society_number: str | None = None,
     cursor: str | None,
     limit: int,
 ) -> Page[UserRead]:
@@ -206,8 +208,16 @@ async def list_users(
             role=("r.role = :v", role.value if role else None),
             firm_id=("r.firm_id = :v", firm_id),
             disabled=("(r.disabled_at IS NOT NULL) = CAST(:v AS boolean)", disabled),
+            name=("r.full_name ILIKE :v", contains(name)),
+            law_society_number=("r.username = :v", law_society_number),
         ),
-        filters={"role": role, "firm_id": firm_id, "disabled": disabled},
+        filters={
+            "role": role,
+            "firm_id": firm_id,
+            "disabled": disabled,
+            "name": name,
+            "law_society_number": law_society_number,
+        },
     )
     return Page(items=[to_read(r, r["now__"]) for r in rows], next_cursor=next_cursor)
 
