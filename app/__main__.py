@@ -235,6 +235,31 @@ def cmd_db_shell(args: argparse.Namespace) -> int:
     return subprocess.call([psql, url])  # noqa: S603 (our own URL and psql)
 
 
+def cmd_rates_publish(args: argparse.Namespace) -> int:
+    """Publish a program year's rate table from a file (active unless --draft)."""
+    from app.quotes.publishing import PublishRefused, publish
+
+    raw = Path(args.file).read_bytes()
+    settings = Settings()
+
+    async def run() -> int:
+        database = Database.connect(_database_url(settings), pool_size=1)
+        try:
+            async with database.sessionmaker() as session:
+                try:
+                    summary = await publish(session, raw, by=getpass.getuser(), draft=args.draft)
+                except PublishRefused as exc:
+                    print(f"refused: {exc}", file=sys.stderr)
+                    return 2
+                await session.commit()
+        finally:
+            await database.dispose()
+        print(f"{summary.program_year} rate table {summary.version}: {summary.status}")
+        return 0
+
+    return asyncio.run(run())
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from app.openapi_doc import openapi_document
 
@@ -286,6 +311,14 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_parser("seal", help="seal the events of finished transactions").set_defaults(
         func=cmd_audit_seal
     )
+
+    rates = sub.add_parser("rates", help="rate tables").add_subparsers(
+        dest="rates_command", required=True
+    )
+    publish = rates.add_parser("publish", help="publish a program year's table from a file")
+    publish.add_argument("file")
+    publish.add_argument("--draft", action="store_true", help="keep it without activating it")
+    publish.set_defaults(func=cmd_rates_publish)
 
     db = sub.add_parser("db", help="the database").add_subparsers(dest="db_command", required=True)
     db.add_parser("url", help="print the database URL (embedded: started)").set_defaults(

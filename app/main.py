@@ -36,6 +36,7 @@ from app.firms.router import router as firms_router
 from app.ops.router import router as ops_router
 from app.policies.router import router as policies_router
 from app.quotes.rate_tables import validate_all as validate_rate_tables
+from app.quotes.router import rate_tables_router
 from app.quotes.router import router as quotes_router
 from app.users.router import router as users_router
 
@@ -174,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         firms_router,
         audit_router,
+        rate_tables_router,
         ops_router,
     ):
         app.include_router(router)

@@ -11,7 +11,7 @@ from app.documents.models import Document, DocumentContent
 from app.exemptions.models import Exemption
 from app.firms.models import Firm
 from app.policies.models import MidTermChange, Policy
-from app.quotes.models import Quote
+from app.quotes.models import Quote, RateTableRecord
 
 __all__ = [
     "AppUser",
@@ -33,4 +33,5 @@ __all__ = [
     "PasswordResetToken",
     "Policy",
     "Quote",
+    "RateTableRecord",
 ]

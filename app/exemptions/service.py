@@ -56,6 +56,7 @@ from app.exemptions.schemas import (
     ReviewCreate,
 )
 from app.policies.cover import EarlyEnd, end_cover_early, held_policy_before, policy_of_year
+from app.quotes.publishing import refresh_published
 from app.quotes.rate_tables import load_rate_table
 from app.quotes.rules import Violation
 from app.users.acting_for import lawyer_on_record
@@ -342,6 +343,7 @@ async def _return_premium(
     policy = await policy_of_year(unit.db, exemption.owner_id, year)
     if policy is None or policy.cover_ends is not None:
         return
+    await refresh_published(unit.db)  # the year's table may be one published as data
     refund = premium_refund(
         premium=policy.premium,
         tax_rate=load_rate_table(year).tax_percent / 100,

@@ -26,6 +26,7 @@ from app.policies.schemas import (
     ReviewOutcome,
 )
 from app.quotes.pricing import stored_quote
+from app.quotes.publishing import refresh_published
 from app.quotes.rate_tables import load_rate_table
 from app.quotes.rules import (
     QuoteInput,
@@ -144,6 +145,7 @@ def _today() -> date:
 
 
 async def _quote_inputs(unit: Unit, policy: Policy) -> tuple[QuoteInput, bool]:
+    await refresh_published(unit.db)  # the year's table may be one published as data
     quote = await stored_quote(unit.db, policy.quote_id)
     if quote.rate_table_digest != load_rate_table(policy.program_year).digest:
         # re-pricing with other rates than priced the policy would not be an adjustment
@@ -164,8 +166,8 @@ async def request_change(
             errors=[FieldError("received_on", "not_allowed", "The date received is today's.")]
         )
     received = body.received_on or _today()
-    table = load_rate_table(policy.program_year)
     inputs, tax_exempt = await _quote_inputs(unit, policy)
+    table = load_rate_table(policy.program_year)
     earlier = await repo.changes_of(unit.db, policy.id)
     prorated_before = any(c.pro_rated and c.kind in REAL_ESTATE_CHANGES for c in earlier)
     effective = rules.change_effective_date(received, body.requested_date)

@@ -5,13 +5,45 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, Numeric, String, func
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import Base
 
 Money = Numeric(12, 2)
+
+
+class RateTableRecord(Base):
+    """A program year's rate table published as data: the file's exact text, so that its
+    SHA-256 is the one a quote priced with it names."""
+
+    __tablename__ = "rate_table"
+    __table_args__ = (
+        CheckConstraint("status IN ('draft', 'active', 'retired')", name="status_known"),
+    )
+
+    program_year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    activated_on: Mapped[date | None] = mapped_column(Date)
+    published_by: Mapped[str] = mapped_column(String(200))
+    published_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class Quote(Base):

@@ -1,5 +1,7 @@
-"""Rate tables: one versioned data file per program year (`rates/<year>.json`), validated strictly
-when loaded. Adding 2026 is adding `rates/2026.json`, not changing code."""
+"""Rate tables: one versioned data file per program year, validated strictly when loaded. The
+tables shipped with the service (`rates/<year>.json`) are active from the start; staff publish a
+later year's table as data (`python -m app rates publish FILE`, kept in the `rate_table` table;
+see `app/quotes/publishing.py`), which each process adds to the tables it knows."""
 
 from __future__ import annotations
 
@@ -81,9 +83,13 @@ def _rates_dir() -> Traversable:
     return resources.files("app.quotes").joinpath("rates")
 
 
+# The active tables published as data, by program year, as this process last read them.
+_PUBLISHED: dict[int, RateTable] = {}
+
+
 @cache
-def available_years() -> frozenset[int]:
-    """The program years that have a rate table file."""
+def bundled_years() -> frozenset[int]:
+    """The program years whose table ships with the service (a file in `rates/`)."""
     return frozenset(
         int(entry.name[:-5])
         for entry in _rates_dir().iterdir()
@@ -91,9 +97,13 @@ def available_years() -> frozenset[int]:
     )
 
 
+def available_years() -> frozenset[int]:
+    """The program years that can be quoted: shipped or published and active."""
+    return bundled_years() | frozenset(_PUBLISHED)
+
+
 @cache
-def load_rate_table(year: int) -> RateTable:
-    """The validated rate table of `year`; RateTableError when there is none or it is broken."""
+def bundled_rate_table(year: int) -> RateTable:
     name = f"rates/{year}.json"
     entry = _rates_dir().joinpath(f"{year}.json")
     if not entry.is_file():
@@ -101,9 +111,22 @@ def load_rate_table(year: int) -> RateTable:
     return parse_rate_table(entry.read_bytes(), name, expected_year=year)
 
 
+def load_rate_table(year: int) -> RateTable:
+    """The validated rate table of `year`; RateTableError when there is none or it is broken."""
+    if year in _PUBLISHED:
+        return _PUBLISHED[year]
+    return bundled_rate_table(year)
+
+
+def set_published(tables: Mapping[int, RateTable]) -> None:
+    """The active tables published as data (replacing this process's earlier view)."""
+    _PUBLISHED.clear()
+    _PUBLISHED.update({y: t for y, t in tables.items() if y not in bundled_years()})
+
+
 def validate_all() -> list[RateTable]:
     """Load every shipped table (done at start-up so that a broken file stops the service)."""
-    return [load_rate_table(year) for year in sorted(available_years())]
+    return [bundled_rate_table(year) for year in sorted(bundled_years())]
 
 
 # --- the file's schema --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 
+from app.accounts.roles import Role
 from app.auth.dependencies import require_access
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
@@ -16,7 +17,7 @@ from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.quotes import service
 from app.quotes.repository import QUOTE_READERS
-from app.quotes.schemas import QuoteCreate, QuoteRead
+from app.quotes.schemas import QuoteCreate, QuoteRead, RateTableRead
 from app.users.acting_for import ACTING_ROLES
 
 router = APIRouter(prefix="/quotes", tags=["quotes"])
@@ -95,3 +96,19 @@ async def list_quotes(
         limit=limit,
     )
     return model_response(page)
+
+
+rate_tables_router = APIRouter(prefix="/rate-tables", tags=["quotes"])
+AnyoneSignedIn = Annotated[Principal, Depends(require_access("quotes:read", frozenset(Role)))]
+
+
+@rate_tables_router.get(
+    "",
+    operation_id="listRateTables",
+    openapi_extra=audited_as("rate_table.list"),
+    summary="The program years' rate tables: which years can be quoted, each table's version",
+    response_model=list[RateTableRead],
+    responses=problem_responses(401, 403),
+)
+async def list_rate_tables(unit: UnitOfWork, _: AnyoneSignedIn) -> list[RateTableRead]:
+    return [RateTableRead.model_validate(t) for t in await service.list_rate_tables(unit)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
@@ -68,3 +68,16 @@ class QuoteRead(BaseModel):
     instalments: list[InstalmentRead]
     rate_table_version: str
     created_at: datetime
+
+
+class RateTableRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    program_year: int
+    version: str
+    status: Literal["draft", "active", "retired"] = Field(
+        description="`active` tables can be quoted"
+    )
+    activated_on: date | None = Field(description="When it was published active (shipped: none)")
+    digest: str = Field(description="SHA-256 of the table; a quote names the one that priced it")
+    shipped: bool = Field(description="Shipped with the service rather than published as data")

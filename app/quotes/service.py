@@ -15,6 +15,7 @@ from app.core.errors import FieldError, InvalidInput
 from app.core.pagination import Page
 from app.core.unit_of_work import Unit
 from app.quotes import repository as repo
+from app.quotes.publishing import RateTableSummary, rate_tables, refresh_published
 from app.quotes.rate_tables import available_years, load_rate_table
 from app.quotes.rules import QuoteInput, QuoteInputError, compute_quote
 from app.quotes.schemas import QuoteCreate, QuoteRead
@@ -75,13 +76,16 @@ async def price_and_store(
 ) -> QuoteRead:
     """Price `inp` with its program year's rate table and keep the quote (also used when an
     application is submitted). Raises 422 naming the input that cannot be priced."""
+    await refresh_published(unit.db)
     if inp.program_year not in available_years():
+        years = ", ".join(str(y) for y in sorted(available_years()))
         raise InvalidInput(
             errors=[
                 FieldError(
                     "program_year",
                     "no_rate_table",
-                    f"No rates are published for {inp.program_year}.",
+                    f"No rates are published for {inp.program_year}; "
+                    f"the years that can be quoted: {years}.",
                 )
             ]
         )
@@ -157,3 +161,13 @@ async def list_quotes(
         filters={"lawyer_id": lawyer_id, "program_year": program_year},
     )
     return Page(items=[to_read(r) for r in rows], next_cursor=next_cursor)
+
+
+async def list_rate_tables(unit: Unit) -> list[RateTableSummary]:
+    tables = await rate_tables(unit.db)
+    unit.audit.record(
+        "rate_table.list",
+        resource_type="rate_table",
+        resource_ids=[t.program_year for t in tables],
+    )
+    return tables

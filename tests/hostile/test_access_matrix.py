@@ -32,7 +32,7 @@ exist must get the same answer and the same body (no existence oracle), and ever
 be in the audit trail as an event with outcome "denied" and the route's action (`x-audit-action`).
 A list answered "ok" must hold each relation's record exactly when the caller may read it by id.
 
-905 cells (61 routes x 11 callers x their ownership relations), with 358 requests for ids
+916 cells (62 routes x 11 callers x their ownership relations), with 358 requests for ids
 that do not exist and 51 list visibility checks.
 """
 
@@ -145,6 +145,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "POST /exemptions/{exemption_id}/documents":            ("-/-/401",    "ok/404/404", "-/403/403",  "-/403/403",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/403",    "-/-/403"),
     "GET /exemptions/{exemption_id}/documents":             ("-/-/401",    "ok/404/404", "-/404/404",  "-/404/404",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404"),
     "GET /exemptions/{exemption_id}/documents/{document_id}": ("-/-/401",  "ok/404/404", "-/404/404",  "-/404/404",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404"),
+    "GET /rate-tables":                                     ("401",        "ok",         "ok",         "ok",         "403",        "ok",         "ok",         "ok",         "ok",         "ok",         "ok"),
     "GET /audit-events":                                    ("401",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "ok",         "ok"),
 }
 # fmt: on
@@ -400,6 +401,7 @@ REQUESTS: dict[str, Call] = {
     ),
     "GET /exemptions/{exemption_id}/documents": Call(kind="exemption"),
     "GET /exemptions/{exemption_id}/documents/{document_id}": Call(kind="exemption_document"),
+    "GET /rate-tables": Call(),
     "GET /audit-events": Call(query=LIST),
 }
 # A list shows exactly the records its caller may read one by one.
