@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: install run serve migrate test lint typecheck pytest openapi bench clean lock test-browser
+.PHONY: install run serve migrate test lint typecheck pytest openapi bench clean lock test-browser check-client
 
 LOCK         := requirements.lock
 RUNTIME_LOCK := requirements-runtime.lock
@@ -68,6 +68,18 @@ openapi: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# The TypeScript client example (examples/ts-client/): types generated from the committed
+# openapi/openapi.json, then a type check of a script that uses them, so a change to the contract
+# that breaks clients fails here. Left out of `make test`; skipped where npm is not installed.
+TS_CLIENT := examples/ts-client
+
+check-client:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "check-client: npm is not installed; skipping the TypeScript client check"; \
+		exit 0; \
+	fi; \
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund && npm run generate && npm run check
 
 # Regenerate both lock files from pyproject.toml (after changing a dependency on purpose).
 lock:
