@@ -21,7 +21,8 @@ function describe(problem: Problem): string {
   const first = problem.errors?.[0];
   const field: string | undefined = first?.field;
   const code: string | undefined = first?.code;
-  return `${problem.status} ${problem.title}: ${problem.detail}` + (first ? ` (${field}: ${code})` : "");
+  const summary = `${problem.status} ${problem.title}: ${problem.detail}`;
+  return first ? `${summary} (${field}: ${code})` : summary;
 }
 
 async function main(): Promise<void> {
@@ -59,7 +60,8 @@ async function main(): Promise<void> {
   const quote: QuoteRead = read.data;
   const total: string = quote.total;
   const instalments: string[] = quote.instalments.map((instalment) => instalment.amount);
-  console.log(`quote ${quote.id}: ${quote.payment_plan}, total ${total}, instalments ${instalments.join(" + ")}`);
+  console.log(`quote ${quote.id}: ${quote.payment_plan}, total ${total}`);
+  console.log(`instalments: ${instalments.join(" + ")}`);
 
   // 5. A bad request: a program year without an active rate table. The error is the contract's
   //    Problem (application/problem+json), typed without casts.
@@ -72,7 +74,8 @@ async function main(): Promise<void> {
   const problem: Problem = bad.error;
   const field: string | undefined = problem.errors?.[0]?.field;
   const code: string | undefined = problem.errors?.[0]?.code;
-  console.log(`refused as expected (${bad.response.status}): ${problem.type} field=${field} code=${code}`);
+  console.log(`refused as expected (${bad.response.status}): ${problem.type}`);
+  console.log(`first error: field=${field} code=${code}`);
 }
 
 main().catch((error: unknown) => {
