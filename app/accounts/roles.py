@@ -32,18 +32,20 @@ STAFF_ROLES = frozenset(
     }
 )
 
-# What an integration may be allowed to do; granted per integration by an admin.
-INTEGRATION_SCOPES = frozenset(
-    {
-        "quotes:read",
-        "quotes:write",
-        "applications:read",
-        "applications:write",
-        "exemptions:read",
-        "exemptions:write",
-        "claims:read",
-        "claims:write",
-        "payments:read",
-        "payments:write",
-    }
-)
+
+class Scope(StrEnum):
+    """What an integration may be allowed to do; granted per integration by an admin."""
+
+    quotes_read = "quotes:read"
+    quotes_write = "quotes:write"
+    applications_read = "applications:read"
+    applications_write = "applications:write"
+    exemptions_read = "exemptions:read"
+    exemptions_write = "exemptions:write"
+    claims_read = "claims:read"
+    claims_write = "claims:write"
+    payments_read = "payments:read"
+    payments_write = "payments:write"
+
+
+INTEGRATION_SCOPES = frozenset(scope.value for scope in Scope)

@@ -13,6 +13,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from app.quotes.rules import Deductible, InnocentPartySublimit, PaymentPlan
+from app.quotes.schemas import MONEY_STRING
 
 # Areas of practice, p.7 (the form asks for the number).
 PRACTICE_AREAS: dict[int, str] = {
@@ -157,6 +158,9 @@ NOT_THIRD_PARTIES = frozenset(
 )
 
 
+MoneyString = Annotated[Decimal, MONEY_STRING]
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -194,7 +198,7 @@ class SectionA(_Section):
     years_in_practice: int | None = Field(default=None, ge=0, le=80)
     practised_outside_ontario: bool | None = None
     billing_code: BillingCode | None = None
-    gross_billings: Decimal | None = Field(
+    gross_billings: MoneyString | None = Field(
         default=None,
         ge=0,
         max_digits=12,
@@ -202,7 +206,7 @@ class SectionA(_Section):
         description="The lawyer's own gross billings last fiscal year, where a rule needs the "
         "amount (25,000 deductible practising alone: AC4, AV11; Part-Time with an AV code)",
     )
-    average_gross_billings: Decimal | None = Field(
+    average_gross_billings: MoneyString | None = Field(
         default=None,
         ge=0,
         max_digits=12,
@@ -223,8 +227,8 @@ class SectionB(_Section):
     lawyers_and_paralegal_partners: int | None = Field(default=None, ge=0)
     non_lawyer_staff: int | None = Field(default=None, ge=0)
     excess_insurer: str | None = Field(default=None, max_length=200)
-    excess_limit_per_claim: Decimal | None = Field(default=None, ge=0, decimal_places=2)
-    excess_limit_aggregate: Decimal | None = Field(default=None, ge=0, decimal_places=2)
+    excess_limit_per_claim: MoneyString | None = Field(default=None, ge=0, decimal_places=2)
+    excess_limit_aggregate: MoneyString | None = Field(default=None, ge=0, decimal_places=2)
 
 
 class SectionC(_Section):

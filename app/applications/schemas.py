@@ -7,7 +7,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.applications.form import ApplicationForm
+from app.applications.form import (
+    ApplicationForm,
+    SectionA,
+    SectionB,
+    SectionC,
+    SectionD,
+    SectionE,
+    SectionF,
+)
 from app.quotes.schemas import MoneyOut, QuoteRead
 
 
@@ -23,13 +31,35 @@ class ApplicationCreate(BaseModel):
     form: ApplicationForm = Field(default_factory=ApplicationForm)
 
 
+class ApplicationFormChanges(BaseModel):
+    """Sections of the form to change: each field given replaces the draft's (typed as in the
+    form); the fields and sections left out stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    a: SectionA | None = None
+    b: SectionB | None = None
+    c: SectionC | None = None
+    d: SectionD | None = None
+    e: SectionE | None = None
+    f: SectionF | None = None
+
+    def given(self) -> dict[str, dict[str, Any]]:
+        """Only what the client sent, section by section."""
+        return {
+            name: section
+            for name, section in self.model_dump(mode="json", exclude_unset=True).items()
+            if section is not None
+        }
+
+
 class ApplicationUpdate(BaseModel):
     """Sections and fields to change; what is not named stays as it is."""
 
     model_config = ConfigDict(extra="forbid")
 
-    form: dict[str, dict[str, Any]] = Field(
-        description='Section letter to the fields to set, e.g. {"c": {"deductible": "nil"}}',
+    form: ApplicationFormChanges = Field(
+        description='The sections and fields to set, e.g. {"c": {"deductible": "nil"}}',
     )
 
 

@@ -263,7 +263,7 @@ async def update_application(
     if app.status not in EDITABLE:
         raise Conflict(f"The application is {_state(app.status)}: it cannot be changed.")
     before = app.form
-    app.form = _merge(app.form, body.form).model_dump(mode="json")
+    app.form = _merge(app.form, body.form.given()).model_dump(mode="json")
     await unit.db.flush()
     await unit.db.refresh(app)
     unit.audit.record_change(

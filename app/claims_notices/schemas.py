@@ -11,17 +11,19 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.claims_notices.models import Channel, NoticeKind, NoticeStatus
 from app.claims_notices.rules import CostKind, DeductibleBasis, Milestone, SocialEngineeringStep
-from app.quotes.schemas import MoneyOut
+from app.quotes.schemas import MONEY_STRING, MoneyOut
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
 MoneyIn = Annotated[
     Decimal,
-    Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False, examples=["25000.00"]),
+    Field(ge=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    MONEY_STRING,
 ]
 PositiveMoney = Annotated[
     Decimal,
-    Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False, examples=["2500.00"]),
+    Field(gt=0, max_digits=14, decimal_places=2, allow_inf_nan=False),
+    MONEY_STRING,
 ]
 
 

@@ -5,12 +5,16 @@ from decimal import Decimal
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from app.quotes.rules import Deductible, InnocentPartySublimit, PaymentPlan
 
 # Money leaves the API as a string with two places ("1755.00"), never a JSON number.
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
+# Money in: documented as a decimal string ("1755.00"); a JSON number is read exactly too.
+MONEY_STRING = WithJsonSchema(
+    {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$", "examples": ["1755.00"]}
+)
 
 
 class QuoteCreate(BaseModel):

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from app.accounts.roles import INTEGRATION_SCOPES, Role
+from app.accounts.roles import Role, Scope
 
 Username = Field(min_length=2, max_length=150, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 
@@ -18,7 +18,7 @@ class UserCreate(BaseModel):
     email: EmailStr | None = None
     full_name: str | None = Field(default=None, max_length=200)
     firm_id: UUID | None = None
-    scopes: list[str] = Field(default_factory=list, description="Integrations only")
+    scopes: list[Scope] = Field(default_factory=list, description="Integrations only")
     password: str | None = Field(
         default=None,
         max_length=1024,
@@ -29,10 +29,7 @@ class UserCreate(BaseModel):
 
     @field_validator("scopes")
     @classmethod
-    def _known_scopes(cls, scopes: list[str]) -> list[str]:
-        unknown = sorted(set(scopes) - INTEGRATION_SCOPES)
-        if unknown:
-            raise ValueError(f"unknown scopes: {', '.join(unknown)}")
+    def _known_scopes(cls, scopes: list[Scope]) -> list[Scope]:
         return sorted(set(scopes))
 
 
@@ -43,11 +40,11 @@ class UserUpdate(BaseModel):
     email: EmailStr | None = None
     full_name: str | None = Field(default=None, max_length=200)
     firm_id: UUID | None = None
-    scopes: list[str] | None = None
+    scopes: list[Scope] | None = None
 
     @field_validator("scopes")
     @classmethod
-    def _known_scopes(cls, scopes: list[str] | None) -> list[str] | None:
+    def _known_scopes(cls, scopes: list[Scope] | None) -> list[Scope] | None:
         if scopes is None:
             return None
         return UserCreate._known_scopes(scopes)
@@ -62,7 +59,7 @@ class UserRead(BaseModel):
     email: str | None
     full_name: str | None
     firm_id: UUID | None
-    scopes: list[str]
+    scopes: list[Scope]
     disabled: bool
     locked: bool
     last_login_at: datetime | None

@@ -123,7 +123,7 @@ async def test_need_to_know_follows_the_lawyer_to_another_firm(app, client):
     assert listed.json()["items"] == []
     edit = await client.patch(
         f"/applications/{application_id}",
-        json={"form": {"a": {"telephone": "416-555-0100"}}},
+        json={"form": {"a": {"work_phone": "416-555-0100"}}},
         headers={**bearer(admin_a), "If-Match": draft.headers["etag"]},
     )
     assert edit.status_code == 404
