@@ -150,6 +150,15 @@ def _carries_etag(path: str, method: str, versioned: list[str]) -> bool:
 def _shape_operation(
     path: str, method: str, operation: dict[str, Any], versioned: list[str]
 ) -> None:
+    for parameter in operation.get("parameters", []):
+        # A header the route checks itself (400 when missing, not FastAPI's 422): required.
+        if parameter["name"] == "Idempotency-Key" and parameter.get("description", "").startswith(
+            "Required."
+        ):
+            parameter["required"] = True
+            schema = parameter["schema"]
+            options = schema.pop("anyOf", [])
+            schema.update(next((o for o in options if o.get("type") == "string"), {}))
     responses: dict[str, Any] = operation.get("responses", {})
     for status, response in responses.items():
         code = int(status) if status.isdigit() else 0

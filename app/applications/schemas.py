@@ -16,6 +16,9 @@ from app.applications.form import (
     SectionE,
     SectionF,
 )
+from app.applications.models import ApplicationStatus
+from app.policies.issuance import RealEstateStatus
+from app.quotes.rules import Deductible
 from app.quotes.schemas import MoneyOut, QuoteRead
 
 
@@ -69,8 +72,8 @@ class PolicyRead(BaseModel):
     id: UUID
     program_year: int
     effective_date: date
-    deductible: str
-    real_estate_status: str
+    deductible: Deductible
+    real_estate_status: RealEstateStatus
     premium: MoneyOut
     tax: MoneyOut
     total: MoneyOut
@@ -82,7 +85,7 @@ class ApplicationRead(BaseModel):
     lawyer_id: UUID
     firm_id: UUID | None
     program_year: int
-    status: str
+    status: ApplicationStatus
     form: ApplicationForm
     quote: QuoteRead | None
     policy: PolicyRead | None

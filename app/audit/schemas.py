@@ -6,6 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.accounts.roles import Role
+
 
 class AuditEventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -14,7 +16,7 @@ class AuditEventRead(BaseModel):
     seq: int
     occurred_at: datetime
     actor_id: UUID | None
-    actor_role: str | None
+    actor_role: Role | None
     actor_label: str | None
     action: str
     resource_type: str | None

@@ -78,7 +78,11 @@ async def create_token(
     if grant_type == service.PASSWORD_GRANT:
         _set_session_cookie(response, unit.settings.session_cookie_name, issued.access_token)
     response.headers["Cache-Control"] = "no-store"
-    return TokenRead(access_token=issued.access_token, expires_in=issued.expires_in)
+    return TokenRead(
+        access_token=issued.access_token,
+        token_type="bearer",  # noqa: S106 (the token type, not a secret)
+        expires_in=issued.expires_in,
+    )
 
 
 @router.post(

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class TokenRead(BaseModel):
     access_token: str
-    token_type: str = "bearer"
+    token_type: Literal["bearer"]
     expires_in: int = Field(description="Seconds of inactivity after which the session ends")
 
 

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.claims_notices.models import Channel, NoticeKind, NoticeStatus
 from app.claims_notices.rules import CostKind, DeductibleBasis, Milestone, SocialEngineeringStep
+from app.quotes.rules import Deductible
 from app.quotes.schemas import MONEY_STRING, MoneyOut
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -156,7 +157,7 @@ class FileEntryRead(BaseModel):
 
 
 class DeductibleRead(BaseModel):
-    option: str = Field(description="The option of the policy in force on the day received")
+    option: Deductible = Field(description="The option of the policy in force on the day received")
     amount: MoneyOut
     basis: DeductibleBasis
     adjustments: list[str] = Field(description="The facts that changed it, in the order applied")

@@ -168,7 +168,7 @@ def to_read(row: Mapping[Any, Any]) -> ClaimsNoticeRead:
         facts=facts,
         policy_id=row["policy_id"],
         deductible=DeductibleRead(
-            option=cover.deductible if cover else "",
+            option=Deductible(cover.deductible),
             amount=deductible.amount,
             basis=deductible.basis,
             adjustments=list(deductible.adjustments),

@@ -152,7 +152,7 @@ class Problem(BaseModel):
     status: int
     detail: str
     instance: str | None = None
-    request_id: str | None = Field(default=None, description="Quote it when you contact us")
+    request_id: str | None = Field(description="Quote it when you contact us")
     errors: list[ProblemFieldError] | None = Field(
         default=None, description="For invalid input: each failed field or rule"
     )

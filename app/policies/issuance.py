@@ -13,6 +13,16 @@ from sqlalchemy import select
 
 from app.core.unit_of_work import Unit
 from app.policies.models import Policy, RealEstateStatus
+
+__all__ = [
+    "IssuedPolicy",
+    "PolicyTerms",
+    "RealEstateStatus",
+    "issue_policy",
+    "issued_policy_from_document",
+    "issued_policy_sql",
+    "policies_of_applications",
+]
 from app.quotes.pricing import StoredQuote
 
 

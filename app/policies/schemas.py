@@ -6,6 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.policies.models import RealEstateStatus
+from app.quotes.rules import Deductible
 from app.quotes.schemas import MoneyOut
 
 
@@ -18,9 +20,9 @@ class PolicyDetail(BaseModel):
     firm_id: UUID | None
     program_year: int
     effective_date: date
-    deductible: str
+    deductible: Deductible
     part_time: bool
-    real_estate_status: str
+    real_estate_status: RealEstateStatus
     real_estate_since: date | None
     cover_ends: date | None = Field(
         description="The last day of cover when an exemption ended it early (else 31 December)"
