@@ -61,8 +61,8 @@ from app.documents.attachments import (
     Attachment,
     DocumentRead,
     attach,
-    attached_document,
-    attached_documents,
+    download_recorded,
+    list_recorded,
     receive_upload,
 )
 from app.policies.cover import (
@@ -710,30 +710,19 @@ async def attach_document(
 
 async def list_documents(unit: Unit, principal: Principal, notice_id: UUID) -> list[DocumentRead]:
     notice = await _load(unit, principal, notice_id, for_update=False)
-    documents = await attached_documents(unit, _documents_of(notice))
-    unit.audit.record(
-        "claims_notice.documents",
-        resource_type=RESOURCE,
-        resource_id=notice.id,
-        subjects=[notice.lawyer_id],
-        resource_ids=[d.id for d in documents],
-        details={"count": len(documents)},
+    return await list_recorded(
+        unit, _documents_of(notice), action="claims_notice.documents", subject=notice.lawyer_id
     )
-    return documents
 
 
 async def document_to_download(
     unit: Unit, principal: Principal, notice_id: UUID, document_id: UUID
 ) -> DocumentRead:
     notice = await _load(unit, principal, notice_id, for_update=False)
-    document = await attached_document(unit, _documents_of(notice), document_id)
-    if document is None:
-        raise NotFound("No such document.", resource_type="document", resource_id=str(document_id))
-    unit.audit.record(
-        "claims_notice.document_download",
-        resource_type="document",
-        resource_id=document.id,
-        subjects=[notice.lawyer_id],
-        details={"notice_id": notice.id, "sha256": document.sha256},
+    return await download_recorded(
+        unit,
+        _documents_of(notice),
+        document_id,
+        action="claims_notice.document_download",
+        subject=notice.lawyer_id,
     )
-    return document

@@ -24,7 +24,7 @@ from starlette.responses import StreamingResponse
 
 from app.core.card_numbers import find_card_numbers
 from app.core.db import Database
-from app.core.errors import FieldError, InvalidInput, PayloadTooLarge
+from app.core.errors import FieldError, InvalidInput, NotFound, PayloadTooLarge
 from app.core.unit_of_work import Unit
 from app.documents import service
 from app.documents.content import (
@@ -226,3 +226,38 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
         },
     }
 }
+
+
+async def list_recorded(
+    unit: Unit, attached_to: Attachment, *, action: str, subject: UUID
+) -> list[DocumentRead]:
+    """The documents of a record the caller was found to see, the read recorded (the record and
+    the documents listed, for the lawyer `subject`)."""
+    documents = await attached_documents(unit, attached_to)
+    unit.audit.record(
+        action,
+        resource_type=attached_to.type,
+        resource_id=attached_to.id,
+        subjects=[subject],
+        resource_ids=[d.id for d in documents],
+        details={"count": len(documents)},
+    )
+    return documents
+
+
+async def download_recorded(
+    unit: Unit, attached_to: Attachment, document_id: UUID, *, action: str, subject: UUID
+) -> DocumentRead:
+    """One document of a record the caller was found to see (404 when it is not that record's),
+    its download recorded."""
+    document = await attached_document(unit, attached_to, document_id)
+    if document is None:
+        raise NotFound("No such document.", resource_type="document", resource_id=str(document_id))
+    unit.audit.record(
+        action,
+        resource_type="document",
+        resource_id=document.id,
+        subjects=[subject],
+        details={f"{attached_to.type}_id": attached_to.id, "sha256": document.sha256},
+    )
+    return document

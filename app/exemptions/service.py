@@ -27,8 +27,8 @@ from app.documents.attachments import (
     Attachment,
     DocumentRead,
     attach,
-    attached_document,
-    attached_documents,
+    download_recorded,
+    list_recorded,
     receive_upload,
 )
 from app.exemptions import repository as repo
@@ -515,30 +515,19 @@ async def list_documents(
     unit: Unit, principal: Principal, exemption_id: UUID
 ) -> list[DocumentRead]:
     exemption = await _load(unit, principal, exemption_id, for_update=False)
-    documents = await attached_documents(unit, _documents_of(exemption))
-    unit.audit.record(
-        "exemption.documents",
-        resource_type=RESOURCE,
-        resource_id=exemption.id,
-        subjects=[exemption.owner_id],
-        resource_ids=[d.id for d in documents],
-        details={"count": len(documents)},
+    return await list_recorded(
+        unit, _documents_of(exemption), action="exemption.documents", subject=exemption.owner_id
     )
-    return documents
 
 
 async def document_to_download(
     unit: Unit, principal: Principal, exemption_id: UUID, document_id: UUID
 ) -> DocumentRead:
     exemption = await _load(unit, principal, exemption_id, for_update=False)
-    document = await attached_document(unit, _documents_of(exemption), document_id)
-    if document is None:
-        raise NotFound("No such document.", resource_type="document", resource_id=str(document_id))
-    unit.audit.record(
-        "exemption.document_download",
-        resource_type="document",
-        resource_id=document.id,
-        subjects=[exemption.owner_id],
-        details={"exemption_id": exemption.id, "sha256": document.sha256},
+    return await download_recorded(
+        unit,
+        _documents_of(exemption),
+        document_id,
+        action="exemption.document_download",
+        subject=exemption.owner_id,
     )
-    return document
