@@ -116,7 +116,7 @@ def server_url(database_url: str) -> str:
 
 
 TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
-APPEND_ONLY = ("audit_event", "audit_seal")
+APPEND_ONLY = ("audit_event", "audit_seal", "ledger_entry")
 
 # The model's tables emptied in one round trip, and the identity sequences they own started
 # again: what TRUNCATE ... RESTART IDENTITY did, without giving every table new files (~45 ms).
