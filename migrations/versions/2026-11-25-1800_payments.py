@@ -95,6 +95,7 @@ def upgrade() -> None:
         sa.Column("method", sa.String(length=16), nullable=False),
         sa.Column("plan", sa.String(length=16), nullable=False),
         sa.Column("payor_name", sa.String(length=200), nullable=False),
+        sa.Column("payor_email", sa.String(length=320), nullable=True),
         sa.Column("payor_is_lawyer", sa.Boolean(), nullable=False),
         sa.Column("third_party_consent", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("institution_number", sa.String(length=3), nullable=True),
@@ -106,6 +107,7 @@ def upgrade() -> None:
         sa.Column("on_application_form", sa.Boolean(), server_default="false", nullable=False),
         sa.Column("received_on", sa.Date(), nullable=False),
         sa.Column("applies_from", sa.Date(), nullable=True),
+        sa.Column("notice_days", sa.Integer(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("created_by_id", sa.Uuid(), nullable=False),
         sa.Column(
