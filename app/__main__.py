@@ -262,7 +262,7 @@ def cmd_payments_collect(args: argparse.Namespace) -> int:
     as_of = date.fromisoformat(args.as_of) if args.as_of else datetime.now(UTC).date()
 
     async def run() -> Any:
-        database = Database.connect(_database_url(settings), pool_size=2)
+        database = Database.connect(_database_url(settings), pool_size=10)
         try:
             return await run_collection(settings, database, as_of=as_of, batch=args.batch)
         finally:

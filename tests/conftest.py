@@ -47,6 +47,7 @@ from tests import factories
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_SECRET = "test-secret-" + "x" * 40
+TEST_PAYMENT_DATA_KEY = "t1:" + "VGVzdCBwYXltZW50IGRhdGEga2V5IDMyIGJ5dGVzISE="
 
 
 def _plain(url: str) -> str:
@@ -456,6 +457,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "app_env": "test",
         "database_url": database_url,
         "secret_key": TEST_SECRET,
+        "payment_data_key": TEST_PAYMENT_DATA_KEY,
         "audit_seal_interval_seconds": 0,
         "auth_rate_limit": 10_000,
         "db_pool_size": 5,

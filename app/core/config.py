@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import os
 import secrets
 from enum import StrEnum
 from functools import cached_property
@@ -153,12 +154,14 @@ class Settings(BaseSettings):
         if self.payment_data_key:
             return self.payment_data_key
         path = self.data_dir / "payment_data_key"
-        if path.exists():
-            return path.read_text().strip()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         key = "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode()
-        path.write_text(key)
-        path.chmod(0o600)
+        try:  # created once: several workers starting at once keep the first one's key
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as out:
+            out.write(key)
         return key
 
     @cached_property

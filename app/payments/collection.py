@@ -11,6 +11,9 @@ day's attempts made and charges nothing."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -19,8 +22,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 
 from app.auth.outbox import queue_notice
 from app.core.unit_of_work import Unit
@@ -36,13 +38,14 @@ from app.payments.models import (
     ReceivableKind,
     ReceivableStatus,
 )
-from app.payments.processor import Processor
+from app.payments.processor import ChargeResult, Processor
 from app.payments.rules import Attempt, Collection, Instalment, collection_plan
 from app.users.acting_for import contact_of
 
 ZERO = Decimal("0.00")
 COLLECTION = "collection"
 BATCH = 500
+CONCURRENCY = 8  # charges in flight at once (a processor is a network call away)
 
 UnitScope = Callable[[], AbstractAsyncContextManager[Unit]]
 
@@ -151,14 +154,26 @@ async def mark_delinquent(
     )
 
 
-async def _claim(unit: Unit, attempt: dict[str, Any]) -> bool:
-    stmt = (
-        insert(CollectionAttempt)
-        .values(**attempt)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(CollectionAttempt.id)
-    )
-    return (await unit.db.execute(stmt)).first() is not None
+_CLAIM = text(
+    "INSERT INTO collection_attempt (id, idempotency_key, policy_id, lawyer_id, receivable_ids,"
+    " attempted_on, attempt_number, amount, authorization_id, source, payor, status)"
+    " SELECT x.id, x.idempotency_key, x.policy_id, x.lawyer_id, x.receivable_ids,"
+    " x.attempted_on, x.attempt_number, x.amount, x.authorization_id, x.source, x.payor, x.status"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS x(id uuid, idempotency_key text,"
+    " policy_id uuid, lawyer_id uuid, receivable_ids uuid[], attempted_on date,"
+    " attempt_number int, amount numeric, authorization_id uuid, source text, payor text,"
+    " status text)"
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING id, idempotency_key"
+)
+
+
+async def _claim(unit: Unit, attempts: list[dict[str, Any]]) -> list[tuple[UUID, str]]:
+    """Insert the attempts (pending) that no other run has claimed, in one statement; the ones
+    inserted."""
+    if not attempts:
+        return []
+    rows = json.dumps(attempts, default=str)
+    return [(row[0], row[1]) for row in (await unit.db.execute(_CLAIM, {"rows": rows})).all()]
 
 
 async def _plan_batch(
@@ -179,6 +194,7 @@ async def _plan_batch(
     for on_file in await repo.authorizations_of(unit.db, ids):
         auths[on_file.policy_id].append(on_file)
     keys = service.data_keys(unit)
+    wanted: dict[str, tuple[dict[str, Any], str]] = {}
     for policy_id in ids:
         account = opened[policy_id]
         summary.policies += 1
@@ -220,6 +236,7 @@ async def _plan_batch(
         receivable_ids = [r["id"] for r in due]
         key = service.attempt_key(receivable_ids, as_of, number)
         attempt = {
+            "id": uuid.uuid4(),
             "idempotency_key": key,
             "policy_id": policy_id,
             "lawyer_id": account.lawyer_id,
@@ -232,19 +249,18 @@ async def _plan_batch(
             "payor": auth.payor_name,
             "status": AttemptStatus.pending,
         }
-        if not await _claim(unit, attempt):
-            continue  # another run has it
-        existing = await repo.attempt_by_key(unit.db, key)
-        assert existing is not None
+        wanted[key] = (attempt, service.instrument_of(keys, auth))
+    for attempt_id, key in await _claim(unit, [attempt for attempt, _ in wanted.values()]):
+        attempt, instrument = wanted[key]  # the others: another run has them
         batch.work.append(
-            _Work(existing.id, key, amount, service.instrument_of(keys, auth), policy_id)
+            _Work(attempt_id, key, attempt["amount"], instrument, attempt["policy_id"])
         )
         summary.attempts += 1
     return batch
 
 
 async def _record_results(
-    unit: Unit, results: list[tuple[_Work, Any]], as_of: date, summary: RunSummary
+    unit: Unit, results: list[tuple[_Work, ChargeResult]], as_of: date, summary: RunSummary
 ) -> None:
     if not results:
         return
@@ -258,18 +274,14 @@ async def _record_results(
     )
     claimed = {a.id: a for a in (await unit.db.execute(stmt)).scalars()}
     failed_policies = set()
+    outcomes = []
     for work, result in results:
         attempt = claimed[work.attempt_id]
         if attempt.status != AttemptStatus.pending:
             continue  # finished by another run meanwhile
         covered = [r for r in rows[work.policy_id] if r["id"] in set(attempt.receivable_ids)]
-        await service.apply_result(
-            unit.db,
-            attempt,
-            covered,
-            accepted=result.accepted,
-            reference=result.reference,
-            reason=result.reason,
+        outcomes.append(
+            service.Outcome(attempt, covered, result.accepted, result.reference, result.reason)
         )
         if result.accepted:
             summary.succeeded += 1
@@ -277,15 +289,18 @@ async def _record_results(
         else:
             summary.failed += 1
             failed_policies.add(work.policy_id)
+    await service.apply_outcomes(unit.db, outcomes)
+    for o in outcomes:
         unit.audit.record(
             "payment.collect",
             resource_type=accounts.ACCOUNT,
-            resource_id=work.policy_id,
-            subjects=[attempt.lawyer_id],
+            resource_id=o.attempt.policy_id,
+            subjects=[o.attempt.lawyer_id],
             details={
-                "attempt": str(attempt.id),
-                "amount": str(attempt.amount),
-                "status": attempt.status,
+                "attempt": str(o.attempt.id),
+                "amount": str(o.attempt.amount),
+                "status": o.attempt.status,
+                "reason": o.reason,
             },
         )
     if failed_policies:
@@ -306,10 +321,21 @@ async def _record_results(
 
 
 async def collect(
-    unit_scope: UnitScope, processor: Processor, *, as_of: date, batch_size: int = BATCH
+    unit_scope: UnitScope,
+    processor: Processor,
+    *,
+    as_of: date,
+    batch_size: int = BATCH,
+    concurrency: int = CONCURRENCY,
 ) -> RunSummary:
     """One collection run for `as_of` (see the module)."""
     summary = RunSummary(as_of=as_of)
+    limit = asyncio.Semaphore(concurrency)
+
+    async def charge(work: _Work) -> tuple[_Work, ChargeResult]:
+        async with limit:
+            return work, await processor.charge(work.key, work.amount, work.instrument)
+
     after: UUID | None = None
     while True:
         async with unit_scope() as unit:
@@ -318,9 +344,7 @@ async def collect(
                 return summary
             after = policies[-1]["policy_id"]
             batch = await _plan_batch(unit, policies, as_of, summary)
-        results = []
-        for work in batch.work:
-            results.append((work, await processor.charge(work.key, work.amount, work.instrument)))
+        results = list(await asyncio.gather(*(charge(w) for w in batch.work)))
         async with unit_scope() as unit:
             await _record_results(unit, results, as_of, summary)
 
@@ -338,8 +362,7 @@ async def deliver_callbacks(
         if not callbacks:
             return count
         async with unit_scope() as unit:
-            for _, body in callbacks:
-                raw = body.encode()
-                await service.apply_processor_event(unit, sign(raw), raw)
+            signed = [(sign(body.encode()), body.encode()) for _, body in callbacks]
+            await service.apply_processor_events(unit, signed)
         await delivered([i for i, _ in callbacks])
         count += len(callbacks)

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -68,6 +69,13 @@ class PaymentAuthorization(Base):
     __table_args__ = (
         Index("ix_payment_authorization_policy_id_created_at", "policy_id", "created_at"),
         Index("ix_payment_authorization_created_at_id", "created_at", "id"),
+        # one active authorization per policy; collection runs walk them in policy order
+        Index(
+            "uq_payment_authorization_policy_active",
+            "policy_id",
+            unique=True,
+            postgresql_where=text("status = 'active'"),
+        ),
         CheckConstraint(known_values("method", tuple(Method)), name="method_known"),
         CheckConstraint(known_values("plan", tuple(Plan)), name="plan_known"),
         CheckConstraint(known_values("status", tuple(AuthorizationStatus)), name="status_known"),
@@ -163,6 +171,7 @@ class LedgerEntry(Base):
         CheckConstraint("(kind = 'adjustment' AND amount <> 0) OR amount > 0", name="amount_sign"),
         Index("ix_ledger_entry_policy_id_seq", "policy_id", "seq"),
         Index("ix_ledger_entry_lawyer_id_seq", "lawyer_id", "seq"),
+        Index("ix_ledger_entry_receivable_id", "receivable_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

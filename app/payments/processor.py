@@ -66,15 +66,18 @@ def simulated_outcome(instrument: str) -> str | None:
     return DECLINING_ACCOUNT_ENDINGS.get(instrument[-4:])
 
 
+# One statement (autocommit): the charge, once per key, and its callback queued with it.
 _CHARGE = text(
-    "INSERT INTO processor_sim_charge (idempotency_key, amount, accepted, reference, reason)"
+    "WITH charged AS (INSERT INTO processor_sim_charge"
+    " (idempotency_key, amount, accepted, reference, reason)"
     " VALUES (:key, :amount, :accepted, :reference, :reason)"
-    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key"
+    " ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key),"
+    " queued AS (INSERT INTO processor_sim_callback (body) SELECT :body FROM charged)"
+    " SELECT count(*) AS fresh FROM charged"
 )
 _FIRST = text(
     "SELECT accepted, reference, reason FROM processor_sim_charge WHERE idempotency_key = :key"
 )
-_QUEUE = text("INSERT INTO processor_sim_callback (body) VALUES (:body)")
 _PENDING = text(
     "SELECT id, body FROM processor_sim_callback WHERE delivered_at IS NULL ORDER BY id LIMIT :n"
 )
@@ -90,29 +93,30 @@ class SimulatedProcessor:
     async def charge(self, idempotency_key: str, amount: Decimal, instrument: str) -> ChargeResult:
         reason = simulated_outcome(instrument)
         reference = None if reason else f"sim_{uuid.uuid4().hex[:20]}"
-        async with self.engine.begin() as conn:
-            params = {
-                "key": idempotency_key,
-                "amount": amount,
-                "accepted": reason is None,
+        event = {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "type": "charge.failed" if reason else "charge.succeeded",
+            "data": {
+                "idempotency_key": idempotency_key,
+                "amount": str(amount),
                 "reference": reference,
                 "reason": reason,
-            }
-            if (await conn.execute(_CHARGE, params)).first() is None:
-                first = (await conn.execute(_FIRST, {"key": idempotency_key})).one()
-                return ChargeResult(first.accepted, first.reference, first.reason)
-            event = {
-                "id": f"evt_{uuid.uuid4().hex}",
-                "type": "charge.failed" if reason else "charge.succeeded",
-                "data": {
-                    "idempotency_key": idempotency_key,
-                    "amount": str(amount),
-                    "reference": reference,
-                    "reason": reason,
-                },
-            }
-            await conn.execute(_QUEUE, {"body": json.dumps(event, separators=(",", ":"))})
-        return ChargeResult(reason is None, reference, reason)
+            },
+        }
+        params = {
+            "key": idempotency_key,
+            "amount": amount,
+            "accepted": reason is None,
+            "reference": reference,
+            "reason": reason,
+            "body": json.dumps(event, separators=(",", ":")),
+        }
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if (await conn.execute(_CHARGE, params)).scalar_one():
+                return ChargeResult(reason is None, reference, reason)
+            first = (await conn.execute(_FIRST, {"key": idempotency_key})).one()
+        return ChargeResult(first.accepted, first.reference, first.reason)
 
     async def pending_callbacks(self, limit: int = 1000) -> list[tuple[int, str]]:
         """Callbacks not yet delivered: (id, body), oldest first."""

@@ -176,21 +176,25 @@ async def attempt_by_key(db: AsyncSession, key: str) -> CollectionAttempt | None
     return (await db.execute(stmt)).scalar_one_or_none()
 
 
-# Policies a collection run visits: with an active debit or card authorization, in id order.
-_COLLECTABLE = text(
-    "SELECT DISTINCT a.policy_id, a.lawyer_id, (acc.policy_id IS NOT NULL) AS opened"
-    " FROM payment_authorization AS a LEFT JOIN payment_account AS acc"
-    " ON acc.policy_id = a.policy_id"
-    " WHERE a.status = 'active' AND a.method IN ('pad', 'card')"
-    " AND (CAST(:after AS uuid) IS NULL OR a.policy_id > CAST(:after AS uuid))"
+# Policies a collection run visits: with an active debit or card authorization (one active per
+# policy, a unique index), in policy order, a page at a time.
+_COLLECTABLE = (
+    "SELECT a.policy_id, a.lawyer_id, EXISTS (SELECT 1 FROM payment_account AS acc"
+    " WHERE acc.policy_id = a.policy_id) AS opened"
+    " FROM payment_authorization AS a"
+    " WHERE a.status = 'active' AND a.method IN ('pad', 'card'){after}"
     " ORDER BY a.policy_id LIMIT :n"
 )
+_FIRST_PAGE = text(_COLLECTABLE.format(after=""))
+_NEXT_PAGE = text(_COLLECTABLE.format(after=" AND a.policy_id > :after"))
 
 
 async def collectable_policies(
     db: AsyncSession, *, after: UUID | None, limit: int
 ) -> Sequence[RowMapping]:
-    return (await db.execute(_COLLECTABLE, {"after": after, "n": limit})).mappings().all()
+    if after is None:
+        return (await db.execute(_FIRST_PAGE, {"n": limit})).mappings().all()
+    return (await db.execute(_NEXT_PAGE, {"after": after, "n": limit})).mappings().all()
 
 
 async def accounts_of(

@@ -9,12 +9,13 @@ import json
 import time
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import RowMapping, func
+from sqlalchemy import RowMapping, func, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,7 +34,7 @@ from app.payments.models import (
     CollectionAttempt,
     LedgerEntry,
     PaymentAuthorization,
-    ProcessorEvent,
+    Receivable,
     ReceivableStatus,
 )
 from app.payments.processor import BadSignature, Processor, StaleTimestamp, verify
@@ -206,6 +207,8 @@ async def create_authorization(
         )
     _invalid(errors)
     await accounts.open_account(unit.db, body.policy_id)
+    # one change of a policy's authorization at a time (one is active: a unique index)
+    await repo.account(unit.db, body.policy_id, for_update=True)
     previous = await repo.active_authorization(unit.db, body.policy_id)
     received_on = body.received_on or today()
     changing_form = previous is not None and previous.on_application_form
@@ -243,6 +246,7 @@ async def create_authorization(
         auth.account_last4 = body.account_number[-4:]
     if previous is not None:
         previous.status = AuthorizationStatus.superseded
+        await unit.db.flush()  # before the new one is active: one active at a time
     unit.db.add(auth)
     await unit.db.flush()
     await unit.db.refresh(auth)
@@ -338,6 +342,76 @@ def allocate(rows: Sequence[Mapping[Any, Any]], amount: Decimal) -> list[tuple[U
     return portions
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """An attempt, the receivables it covers (with what is unpaid of each), the answer."""
+
+    attempt: CollectionAttempt
+    rows: Sequence[Mapping[Any, Any]]
+    accepted: bool
+    reference: str | None
+    reason: str | None
+
+
+async def apply_outcomes(db: AsyncSession, outcomes: Sequence[Outcome]) -> None:
+    """Write attempts' outcomes, set-based: payments on the receivables each covers (oldest
+    first), or a failed payment and its receivables marked failed."""
+    entries: list[dict[str, Any]] = []
+    status: dict[str, list[UUID]] = {ReceivableStatus.paid: [], ReceivableStatus.failed: []}
+    for o in outcomes:
+        attempt = o.attempt
+        attempt.processor_reference = o.reference
+        attempt.failure_reason = o.reason
+        base = {
+            "policy_id": attempt.policy_id,
+            "lawyer_id": attempt.lawyer_id,
+            "attempt_id": attempt.id,
+            "payor": attempt.payor,
+        }
+        if o.accepted:
+            attempt.status = AttemptStatus.succeeded
+            unpaid = {r["id"]: r["unpaid"] for r in o.rows}
+            for receivable_id, portion in allocate(o.rows, attempt.amount):
+                entries.append(
+                    {
+                        **base,
+                        "id": uuid.uuid4(),
+                        "kind": EntryKind.payment,
+                        "amount": portion,
+                        "receivable_id": receivable_id,
+                        "processor_reference": o.reference,
+                        "note": None,
+                    }
+                )
+                if portion >= unpaid[receivable_id]:
+                    status[ReceivableStatus.paid].append(receivable_id)
+        else:
+            attempt.status = AttemptStatus.failed
+            entries.append(
+                {
+                    **base,
+                    "id": uuid.uuid4(),
+                    "kind": EntryKind.failed_payment,
+                    "amount": attempt.amount,
+                    "receivable_id": None,
+                    "processor_reference": None,
+                    "note": o.reason,
+                }
+            )
+            status[ReceivableStatus.failed].extend(attempt.receivable_ids)
+    if entries:
+        await db.execute(insert(LedgerEntry), entries)
+    for new_status, ids in status.items():
+        if ids:
+            await db.execute(
+                update(Receivable)
+                .where(Receivable.id.in_(ids))
+                .values(status=new_status)
+                .execution_options(synchronize_session=False)
+            )
+    await db.flush()
+
+
 async def apply_result(
     db: AsyncSession,
     attempt: CollectionAttempt,
@@ -347,44 +421,8 @@ async def apply_result(
     reference: str | None,
     reason: str | None,
 ) -> None:
-    """Write an attempt's outcome: payments on the receivables it covers (oldest first), or a
-    failed payment and the receivables marked failed."""
-    attempt.processor_reference = reference
-    attempt.failure_reason = reason
-    by_id = {r["id"]: r for r in rows}
-    if accepted:
-        attempt.status = AttemptStatus.succeeded
-        for receivable_id, portion in allocate(rows, attempt.amount):
-            db.add(
-                LedgerEntry(
-                    policy_id=attempt.policy_id,
-                    lawyer_id=attempt.lawyer_id,
-                    kind=EntryKind.payment,
-                    amount=portion,
-                    receivable_id=receivable_id,
-                    attempt_id=attempt.id,
-                    payor=attempt.payor,
-                    processor_reference=reference,
-                )
-            )
-            if portion >= by_id[receivable_id]["unpaid"]:
-                await accounts.set_status(db, receivable_id, ReceivableStatus.paid)
-    else:
-        attempt.status = AttemptStatus.failed
-        db.add(
-            LedgerEntry(
-                policy_id=attempt.policy_id,
-                lawyer_id=attempt.lawyer_id,
-                kind=EntryKind.failed_payment,
-                amount=attempt.amount,
-                attempt_id=attempt.id,
-                payor=attempt.payor,
-                note=reason,
-            )
-        )
-        for receivable_id in attempt.receivable_ids:
-            await accounts.set_status(db, receivable_id, ReceivableStatus.failed)
-    await db.flush()
+    """One attempt's outcome (see `apply_outcomes`)."""
+    await apply_outcomes(db, [Outcome(attempt, rows, accepted, reference, reason)])
 
 
 def payment_read(attempt: CollectionAttempt) -> PaymentRead:
@@ -567,8 +605,14 @@ async def record_received(unit: Unit, principal: Principal, body: ReceivedCreate
 async def apply_processor_event(
     unit: Unit, signature: str | None, body: bytes, *, now: float | None = None
 ) -> ProcessorEventAck:
-    """Verify the callback's signature and timestamp, then apply it once (its event id is
-    unique): a settled charge's attempt is marked settled."""
+    """Verify the callback's signature and timestamp, then apply it once (see
+    `apply_processor_events`)."""
+    return (await apply_processor_events(unit, [(signature, body)], now=now))[0]
+
+
+def _verified_event(
+    unit: Unit, signature: str | None, body: bytes, now: float
+) -> tuple[str, str, dict[str, Any]]:
     settings = unit.settings
     try:
         verify(
@@ -576,7 +620,7 @@ async def apply_processor_event(
             signature,
             body,
             tolerance=settings.processor_webhook_tolerance_seconds,
-            now=time.time() if now is None else now,
+            now=now,
         )
     except BadSignature:
         raise BadProcessorSignature("The signature does not verify.") from None
@@ -585,30 +629,61 @@ async def apply_processor_event(
     try:
         event = json.loads(body)
         event_id, event_type, data = str(event["id"]), str(event["type"]), event["data"]
+        if not isinstance(data, dict):
+            raise TypeError(data)
     except (ValueError, KeyError, TypeError):
-        _invalid([FieldError("body", "invalid", "Not a processor event.")])
-        raise  # unreachable
-    stmt = (
-        insert(ProcessorEvent)
-        .values(event_id=event_id, event_type=event_type, payload=event)
-        .on_conflict_do_nothing(index_elements=["event_id"])
-        .returning(ProcessorEvent.id)
+        raise InvalidInput(
+            "Not a processor event.", errors=[FieldError("body", "invalid", "Not an event.")]
+        ) from None
+    return event_id, event_type, event
+
+
+# The events of a delivery in one statement; those already applied are left out.
+_RECORD_EVENTS = text(
+    "INSERT INTO processor_event (id, event_id, event_type, payload)"
+    " SELECT gen_random_uuid(), x.event_id, x.event_type, x.payload"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
+    " AS x(event_id text, event_type text, payload jsonb)"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
+
+
+async def apply_processor_events(
+    unit: Unit, signed: Sequence[tuple[str | None, bytes]], *, now: float | None = None
+) -> list[ProcessorEventAck]:
+    """Callbacks, each verified (signature, timestamp) and applied once: its event id is
+    unique. A settled charge's attempt is marked settled; its outcome was the charge's answer,
+    recorded with it (or by the rerun of a run that died before recording it)."""
+    at = time.time() if now is None else now
+    events = [_verified_event(unit, signature, body, at) for signature, body in signed]
+    rows = json.dumps(
+        [{"event_id": i, "event_type": t, "payload": event} for i, t, event in events]
     )
-    applied = (await unit.db.execute(stmt)).first() is not None
-    if applied:
-        attempt = await repo.attempt_by_key(unit.db, str(data.get("idempotency_key", "")))
-        if attempt is not None and attempt.settled_at is None:
-            # the outcome was the charge's answer (recorded with it, or by a rerun of a run
-            # that died before recording it); the callback confirms the settlement
-            attempt.settled_at = func.now()
-        await unit.db.flush()
-    unit.audit.record(
-        "payment.processor_event",
-        resource_type="processor_event",
-        resource_id=event_id,
-        details={"type": event_type, "applied": applied},
-    )
-    return ProcessorEventAck(event_id=event_id, applied=applied)
+    applied = set((await unit.db.execute(_RECORD_EVENTS, {"rows": rows})).scalars())
+    keys = [
+        str(event["data"].get("idempotency_key", ""))
+        for event_id, _, event in events
+        if event_id in applied
+    ]
+    if keys:
+        await unit.db.execute(
+            update(CollectionAttempt)
+            .where(
+                CollectionAttempt.idempotency_key.in_(keys), CollectionAttempt.settled_at.is_(None)
+            )
+            .values(settled_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
+    answers = []
+    for event_id, event_type, _ in events:
+        unit.audit.record(
+            "payment.processor_event",
+            resource_type="processor_event",
+            resource_id=event_id,
+            details={"type": event_type, "applied": event_id in applied},
+        )
+        answers.append(ProcessorEventAck(event_id=event_id, applied=event_id in applied))
+    return answers
 
 
 async def rotate_account_keys(unit: Unit, *, batch: int = 500) -> int:

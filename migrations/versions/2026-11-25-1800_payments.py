@@ -328,6 +328,16 @@ def upgrade() -> None:
     op.create_index(
         "ix_ledger_entry_policy_id_seq", "ledger_entry", ["policy_id", "seq"], unique=False
     )
+    op.create_index(
+        "ix_ledger_entry_receivable_id", "ledger_entry", ["receivable_id"], unique=False
+    )
+    op.create_index(
+        "uq_payment_authorization_policy_active",
+        "payment_authorization",
+        ["policy_id"],
+        unique=True,
+        postgresql_where=sa.text("status = 'active'"),
+    )
     # The ledger is append-only: a correction is a new entry, never a changed one.
     op.execute(
         "CREATE FUNCTION ledger_entry_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$"
@@ -342,6 +352,12 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.execute("DROP TRIGGER ledger_entry_append_only ON ledger_entry")
     op.execute("DROP FUNCTION ledger_entry_refuse_change()")
+    op.drop_index(
+        "uq_payment_authorization_policy_active",
+        table_name="payment_authorization",
+        postgresql_where=sa.text("status = 'active'"),
+    )
+    op.drop_index("ix_ledger_entry_receivable_id", table_name="ledger_entry")
     op.drop_index("ix_ledger_entry_policy_id_seq", table_name="ledger_entry")
     op.drop_index("ix_ledger_entry_lawyer_id_seq", table_name="ledger_entry")
     op.drop_table("ledger_entry")
