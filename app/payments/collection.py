@@ -344,7 +344,12 @@ async def collect(
                 return summary
             after = policies[-1]["policy_id"]
             batch = await _plan_batch(unit, policies, as_of, summary)
-        results = list(await asyncio.gather(*(charge(w) for w in batch.work)))
+        try:  # a charge that fails stops the run: the others in flight are cancelled first
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(charge(w)) for w in batch.work]
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        results = [task.result() for task in tasks]
         async with unit_scope() as unit:
             await _record_results(unit, results, as_of, summary)
 

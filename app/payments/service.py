@@ -694,6 +694,11 @@ async def rotate_account_keys(unit: Unit, *, batch: int = 500) -> int:
     while True:
         auths = await repo.all_authorizations_with_accounts(unit.db, after=after, limit=batch)
         if not auths:
+            unit.audit.record(
+                "payment_authorization.rotate_key",
+                resource_type=AUTHORIZATION,
+                details={"reencrypted": changed, "key_id": account_crypto.current_key(keys).key_id},
+            )
             return changed
         for auth in auths:
             assert auth.account_number_token is not None

@@ -77,7 +77,8 @@ async def test_a_run_killed_midway_and_run_again_charges_each_receivable_once(ap
     policies = [(await issued_early(app, client, "0001234560"))[0] for _ in range(5)]
     with pytest.raises(RuntimeError, match="killed"):
         await collect(app, "2025-01-15", CrashAfter(app, 2))
-    assert await scalar(app, "SELECT count(*) FROM processor_sim_charge") == 2
+    # the two charges in flight when it died may or may not have reached the processor
+    assert await scalar(app, "SELECT count(*) FROM processor_sim_charge") <= 2
     assert (
         await scalar(app, "SELECT count(*) FROM collection_attempt WHERE status = 'pending'") == 5
     )
@@ -241,5 +242,9 @@ async def test_rotate_key_command_reencrypts_every_account(app, client, database
     assert "re-encrypted 1 account numbers" in done.stdout
     after = await scalar(app, "SELECT account_number_token FROM payment_authorization")
     assert after != before and after.startswith("v1.k2.")
+    audited = await scalar(
+        app, "SELECT count(*) FROM audit_event WHERE action = 'payment_authorization.rotate_key'"
+    )
+    assert audited == 1
     assert created["account_number"].endswith("6789")
     assert bearer and user_token
