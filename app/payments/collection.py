@@ -265,8 +265,8 @@ async def _record_results(
     if not results:
         return
     ids = list({w.policy_id for w, _ in results})
+    opened = await repo.accounts_of(unit.db, ids, for_update=True)  # then what they owe
     rows = await _rows(unit, ids)
-    opened = await repo.accounts_of(unit.db, ids, for_update=True)
     stmt = (
         select(CollectionAttempt)
         .where(CollectionAttempt.id.in_([w.attempt_id for w, _ in results]))
@@ -290,17 +290,24 @@ async def _record_results(
             summary.failed += 1
             failed_policies.add(work.policy_id)
     await service.apply_outcomes(unit.db, outcomes)
-    for o in outcomes:
+    if outcomes:  # one event for the batch, naming every account and lawyer charged
         unit.audit.record(
             "payment.collect",
             resource_type=accounts.ACCOUNT,
-            resource_id=o.attempt.policy_id,
-            subjects=[o.attempt.lawyer_id],
+            resource_ids=[o.attempt.policy_id for o in outcomes],
+            subjects=[o.attempt.lawyer_id for o in outcomes],
             details={
-                "attempt": str(o.attempt.id),
-                "amount": str(o.attempt.amount),
-                "status": o.attempt.status,
-                "reason": o.reason,
+                "as_of": as_of.isoformat(),
+                "attempts": [
+                    {
+                        "attempt": str(o.attempt.id),
+                        "policy": str(o.attempt.policy_id),
+                        "amount": str(o.attempt.amount),
+                        "status": o.attempt.status,
+                        "reason": o.reason,
+                    }
+                    for o in outcomes
+                ],
             },
         )
     if failed_policies:
@@ -339,7 +346,9 @@ async def collect(
     after: UUID | None = None
     while True:
         async with unit_scope() as unit:
-            policies = await repo.collectable_policies(unit.db, after=after, limit=batch_size)
+            policies = await repo.collectable_policies(
+                unit.db, on=as_of, after=after, limit=batch_size
+            )
             if not policies:
                 return summary
             after = policies[-1]["policy_id"]

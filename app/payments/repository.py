@@ -177,12 +177,18 @@ async def attempt_by_key(db: AsyncSession, key: str) -> CollectionAttempt | None
 
 
 # Policies a collection run visits: with an active debit or card authorization (one active per
-# policy, a unique index), in policy order, a page at a time.
+# policy, a unique index), in policy order, a page at a time; left out in the query already:
+# delinquent accounts, policies collected today, and opened accounts with nothing due.
 _COLLECTABLE = (
-    "SELECT a.policy_id, a.lawyer_id, EXISTS (SELECT 1 FROM payment_account AS acc"
-    " WHERE acc.policy_id = a.policy_id) AS opened"
+    "SELECT a.policy_id, a.lawyer_id, (acc.policy_id IS NOT NULL) AS opened"
     " FROM payment_authorization AS a"
+    " LEFT JOIN payment_account AS acc ON acc.policy_id = a.policy_id"
     " WHERE a.status = 'active' AND a.method IN ('pad', 'card'){after}"
+    " AND (acc.policy_id IS NULL OR (acc.status = 'current'"
+    " AND NOT EXISTS (SELECT 1 FROM collection_attempt AS c WHERE c.policy_id = a.policy_id"
+    " AND c.attempted_on = :on AND c.source = 'collection' AND c.status <> 'pending')"
+    " AND EXISTS (SELECT 1 FROM receivable AS r WHERE r.policy_id = a.policy_id"
+    " AND r.due_on <= :on AND r.status IN ('due', 'failed'))))"
     " ORDER BY a.policy_id LIMIT :n"
 )
 _FIRST_PAGE = text(_COLLECTABLE.format(after=""))
@@ -190,11 +196,12 @@ _NEXT_PAGE = text(_COLLECTABLE.format(after=" AND a.policy_id > :after"))
 
 
 async def collectable_policies(
-    db: AsyncSession, *, after: UUID | None, limit: int
+    db: AsyncSession, *, on: date, after: UUID | None, limit: int
 ) -> Sequence[RowMapping]:
     if after is None:
-        return (await db.execute(_FIRST_PAGE, {"n": limit})).mappings().all()
-    return (await db.execute(_NEXT_PAGE, {"after": after, "n": limit})).mappings().all()
+        return (await db.execute(_FIRST_PAGE, {"n": limit, "on": on})).mappings().all()
+    params = {"after": after, "n": limit, "on": on}
+    return (await db.execute(_NEXT_PAGE, params)).mappings().all()
 
 
 async def accounts_of(

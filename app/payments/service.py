@@ -674,15 +674,22 @@ async def apply_processor_events(
             .values(settled_at=func.now())
             .execution_options(synchronize_session=False)
         )
-    answers = []
-    for event_id, event_type, _ in events:
+    answers = [ProcessorEventAck(event_id=i, applied=i in applied) for i, _, _ in events]
+    if len(events) == 1:
+        event_id, event_type, _ = events[0]
         unit.audit.record(
             "payment.processor_event",
             resource_type="processor_event",
             resource_id=event_id,
             details={"type": event_type, "applied": event_id in applied},
         )
-        answers.append(ProcessorEventAck(event_id=event_id, applied=event_id in applied))
+    else:  # a delivery of many: one event naming them all
+        unit.audit.record(
+            "payment.processor_event",
+            resource_type="processor_event",
+            resource_ids=[event_id for event_id, _, _ in events],
+            details={"applied": sorted(applied), "count": len(events)},
+        )
     return answers
 
 
