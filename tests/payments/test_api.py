@@ -391,3 +391,39 @@ async def test_an_exemption_refund_cancels_unpaid_instalments_latest_first(app, 
     assert account["balance"] == "863.07" and account["due_now"] == "863.07"
     again = (await client.get(f"/payments/accounts/{policy_id}", headers=me)).json()
     assert again["ledger"] == account["ledger"]  # brought in once
+
+
+async def test_a_deductible_call_is_owed_by_the_lawyer_and_paid_one_off(app, client):
+    from tests.claims_notices.support import claims_staff, paper_notice
+
+    policy_id, me, _ = await setup(app, client)  # 5,000 combined deductible, 2025
+    lawyer_id = (await client.get("/users/me", headers=me)).json()["id"]
+    staff = await claims_staff(app, client)
+    notice = await paper_notice(client, staff, lawyer_id, "2025-06-02")
+    url = f"/claims-notices/{notice['id']}"
+    assert (await client.post(f"{url}/acknowledge", headers=staff)).status_code == 200
+    cost = {"kind": "investigation", "amount": "1000.00", "occurred_on": "2025-06-10"}
+    assert (await client.post(f"{url}/costs", json=cost, headers=staff)).status_code == 200
+    defence = {"milestone": "defence_filed", "occurred_on": "2025-07-01"}
+    called = await client.post(f"{url}/milestones", json=defence, headers=staff)
+    assert [c["amount"] for c in called.json()["calls"]] == ["1000.00"]
+    account = (await client.get(f"/payments/accounts/{policy_id}", headers=me)).json()
+    [call] = account["deductible_calls"]
+    assert (call["kind"], call["due_on"], call["unpaid"]) == (
+        "deductible_call",
+        "2025-07-01",
+        "1000.00",
+    )
+    assert account["deductible_balance"] == "1000.00"
+    assert all(r["kind"] == "instalment" for r in account["receivables"])  # the policy's own
+    too_much = {"receivable_id": call["id"], "amount": "1000.01", "token": "tok_success"}
+    assert (
+        await client.post("/payments", json=too_much, headers={**me, **key()})
+    ).status_code == 422
+    body = {"receivable_id": call["id"], "amount": "1000.00", "token": "tok_success"}
+    paid = await client.post("/payments", json=body, headers={**me, **key()})
+    assert paid.status_code == 201, paid.text
+    assert (paid.json()["policy_id"], paid.json()["status"]) == (None, "succeeded")
+    after = (await client.get(f"/payments/accounts/{policy_id}", headers=me)).json()
+    assert after["deductible_calls"][0]["status"] == "paid"
+    assert after["deductible_balance"] == "0.00" and after["balance"] == account["balance"]
