@@ -1,9 +1,10 @@
-"""python -m app: serve, migrate, users, audit, openapi."""
+"""python -m app: serve, migrate, users, audit, payments, openapi."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import json
 import os
@@ -260,6 +261,90 @@ def cmd_rates_publish(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+class _ConsoleUnits:
+    """Units of work for a long command: each one transaction, audited as the operator at the
+    console, committed when its block ends."""
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        from app.core.audit_chain import audit_key_from
+
+        self.settings = settings
+        self.database = database
+        self.key = (
+            settings.audit_key.encode()
+            if settings.audit_key
+            else audit_key_from(settings.signing_key)
+        )
+        self.request_id = f"cli-{uuid.uuid4().hex[:12]}"
+
+    @contextlib.asynccontextmanager
+    async def __call__(self) -> Any:
+        from app.core.audit_trail import Actor, AuditTrail
+        from app.core.requestctx import RequestMeta
+        from app.core.unit_of_work import Unit
+
+        meta = RequestMeta(request_id=self.request_id, client_ip=None, user_agent="python -m app")
+        async with self.database.sessionmaker() as session:
+            audit = AuditTrail(self.key, meta)
+            audit.actor = Actor(id=None, role="operator", label=f"console:{getpass.getuser()}")
+            yield Unit(session, audit, self.settings)
+            await audit.flush(session)
+            await session.commit()
+
+
+async def run_collection(
+    settings: Settings, database: Database, *, as_of: Any, processor: Any = None, batch: int = 500
+) -> Any:
+    """A collection run, then the simulator's settlement callbacks delivered (see
+    app/payments/collection.py); the run's summary."""
+    from functools import partial
+
+    from app.payments.collection import collect, deliver_callbacks
+    from app.payments.processor import SimulatedProcessor, sign
+
+    units = _ConsoleUnits(settings, database)
+    simulator = SimulatedProcessor(database.engine)
+    summary = await collect(units, processor or simulator, as_of=as_of, batch_size=batch)
+    await deliver_callbacks(
+        units,
+        simulator.pending_callbacks,
+        simulator.mark_delivered,
+        partial(sign, settings.webhook_secret),
+    )
+    return summary
+
+
+def cmd_payments_collect(args: argparse.Namespace) -> int:
+    from datetime import UTC, date, datetime
+
+    settings = Settings()
+    as_of = date.fromisoformat(args.as_of) if args.as_of else datetime.now(UTC).date()
+
+    async def run() -> Any:
+        database = Database.connect(_database_url(settings), pool_size=10)
+        try:
+            return await run_collection(settings, database, as_of=as_of, batch=args.batch)
+        finally:
+            await database.dispose()
+
+    s = asyncio.run(run())
+    print(
+        f"collection {s.as_of}: {s.policies} policies, {s.attempts} new attempts,"
+        f" {s.resumed} resumed, {s.succeeded} succeeded, {s.failed} failed,"
+        f" {s.delinquent} now delinquent, {s.collected:.2f} CAD collected"
+    )
+    return 0
+
+
+def cmd_payments_rotate_key(args: argparse.Namespace) -> int:
+    from app.payments.service import rotate_account_keys
+
+    settings = Settings()
+    changed = asyncio.run(_with_unit(settings, rotate_account_keys))
+    print(f"re-encrypted {changed} account numbers under the current key")
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from app.openapi_doc import openapi_document
 
@@ -325,6 +410,17 @@ def build_parser() -> argparse.ArgumentParser:
         func=cmd_db_url
     )
     db.add_parser("shell", help="psql on the database").set_defaults(func=cmd_db_shell)
+
+    payments = sub.add_parser("payments", help="payments").add_subparsers(
+        dest="payments_command", required=True
+    )
+    collect = payments.add_parser("collect", help="collect every due receivable")
+    collect.add_argument("--as-of", help="the collection date (default today), YYYY-MM-DD")
+    collect.add_argument("--batch", type=int, default=500, help="policies per batch")
+    collect.set_defaults(func=cmd_payments_collect)
+    payments.add_parser(
+        "rotate-key", help="re-encrypt every stored account number under the current key"
+    ).set_defaults(func=cmd_payments_rotate_key)
 
     openapi = sub.add_parser("openapi", help="print the OpenAPI document")
     openapi.add_argument("--output", "-o")

@@ -34,6 +34,7 @@ from app.core.unit_of_work import repeated_refusals_event, write_events
 from app.exemptions.router import router as exemptions_router
 from app.firms.router import router as firms_router
 from app.ops.router import router as ops_router
+from app.payments.router import router as payments_router
 from app.policies.router import router as policies_router
 from app.quotes.rate_tables import validate_all as validate_rate_tables
 from app.quotes.router import rate_tables_router
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         policies_router,
         claims_notices_router,
         exemptions_router,
+        payments_router,
         users_router,
         auth_router,
         firms_router,

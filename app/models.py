@@ -10,6 +10,16 @@ from app.core.idempotency import IdempotentAnswer
 from app.documents.models import Document, DocumentContent
 from app.exemptions.models import Exemption
 from app.firms.models import Firm
+from app.payments.models import (
+    CollectionAttempt,
+    LedgerEntry,
+    PaymentAccount,
+    PaymentAuthorization,
+    ProcessorEvent,
+    Receivable,
+    SimulatedCallback,
+    SimulatedCharge,
+)
 from app.policies.models import MidTermChange, Policy
 from app.quotes.models import Quote, RateTableRecord
 
@@ -22,16 +32,24 @@ __all__ = [
     "Base",
     "ClaimFileEntry",
     "ClaimNotice",
+    "CollectionAttempt",
     "DeductibleCall",
     "Document",
     "DocumentContent",
     "Exemption",
     "Firm",
     "IdempotentAnswer",
+    "LedgerEntry",
     "MidTermChange",
     "OutboxEmail",
     "PasswordResetToken",
+    "PaymentAccount",
+    "PaymentAuthorization",
     "Policy",
+    "ProcessorEvent",
     "Quote",
     "RateTableRecord",
+    "Receivable",
+    "SimulatedCallback",
+    "SimulatedCharge",
 ]

@@ -47,6 +47,7 @@ from tests import factories
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 TEST_SECRET = "test-secret-" + "x" * 40
+TEST_PAYMENT_DATA_KEY = "t1:" + "VGVzdCBwYXltZW50IGRhdGEga2V5IDMyIGJ5dGVzISE="
 
 
 def _plain(url: str) -> str:
@@ -116,7 +117,7 @@ def server_url(database_url: str) -> str:
 
 
 TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
-APPEND_ONLY = ("audit_event", "audit_seal")
+APPEND_ONLY = ("audit_event", "audit_seal", "ledger_entry")
 
 # The model's tables emptied in one round trip, and the identity sequences they own started
 # again: what TRUNCATE ... RESTART IDENTITY did, without giving every table new files (~45 ms).
@@ -456,6 +457,7 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "app_env": "test",
         "database_url": database_url,
         "secret_key": TEST_SECRET,
+        "payment_data_key": TEST_PAYMENT_DATA_KEY,
         "audit_seal_interval_seconds": 0,
         "auth_rate_limit": 10_000,
         "db_pool_size": 5,

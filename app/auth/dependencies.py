@@ -61,6 +61,15 @@ async def current_principal(request: Request, unit: UnitOfWork) -> Principal:
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
+async def caller_if_any(request: Request, unit: UnitOfWork) -> None:
+    """For a route that authenticates something else (a processor's signed callback): the user
+    a genuine token names, if one is sent, is the actor of what is recorded; nothing is
+    required or checked."""
+    token, _ = _credentials(request)
+    if token is not None:
+        service.identify(unit, token)
+
+
 def require_role(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     allowed = frozenset(roles)
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import os
 import secrets
 from enum import StrEnum
 from functools import cached_property
@@ -84,6 +88,20 @@ class Settings(BaseSettings):
         default="", description="Comma-separated proxy IPs whose X-Forwarded-For is believed"
     )
 
+    payment_data_key: str | None = Field(
+        default=None,
+        description="Keys that encrypt account numbers: comma-separated key_id:base64key, the "
+        "current key first; unset in development: generated and kept in the data folder",
+    )
+    processor_webhook_secret: str | None = Field(
+        default=None,
+        description="Shared secret of the payment processor's signed callbacks; unset in "
+        "development: derived from the signing key",
+    )
+    processor_webhook_tolerance_seconds: int = Field(
+        default=300, gt=0, description="How old a processor callback's timestamp may be"
+    )
+
     jwt_issuer: str = "lpl-portal"
     jwt_audience: str = "lpl-portal-api"
     session_cookie_name: str = "__Host-lpl_session"
@@ -105,6 +123,10 @@ class Settings(BaseSettings):
                 )
             if not self.database_url:
                 raise ValueError("DATABASE_URL must be set when APP_ENV=production")
+            if not self.payment_data_key:
+                raise ValueError("PAYMENT_DATA_KEY must be set when APP_ENV=production")
+            if not self.processor_webhook_secret:
+                raise ValueError("PROCESSOR_WEBHOOK_SECRET must be set when APP_ENV=production")
         if any("*" in origin for origin in self.cors_origin_list):
             # with credentials allowed, a wildcard would let every site read with the cookie
             raise ValueError("CORS_ORIGINS must name each SPA origin; '*' is never accepted")
@@ -125,6 +147,30 @@ class Settings(BaseSettings):
         path.write_text(key)
         path.chmod(0o600)
         return key
+
+    @cached_property
+    def payment_data_keys(self) -> str:
+        """PAYMENT_DATA_KEY, or in development a random key kept in the data folder."""
+        if self.payment_data_key:
+            return self.payment_data_key
+        path = self.data_dir / "payment_data_key"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = "dev1:" + base64.b64encode(secrets.token_bytes(32)).decode()
+        try:  # created once: several workers starting at once keep the first one's key
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as out:
+            out.write(key)
+        return key
+
+    @cached_property
+    def webhook_secret(self) -> str:
+        """PROCESSOR_WEBHOOK_SECRET, or in development one derived from the signing key."""
+        if self.processor_webhook_secret:
+            return self.processor_webhook_secret
+        derived = hmac.new(self.signing_key.encode(), b"processor-webhook", hashlib.sha256)
+        return derived.hexdigest()
 
     @property
     def cors_origin_list(self) -> list[str]:

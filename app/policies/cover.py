@@ -164,3 +164,50 @@ async def end_cover_early(
         after={"premium": policy.premium, "total": policy.total, "cover_ends": policy.cover_ends},
     )
     return change.id
+
+
+@dataclass(frozen=True)
+class PolicyBilling:
+    """What the payments domain bills a policy from: its quote's instalments, its adjustments."""
+
+    policy_id: UUID
+    lawyer_id: UUID
+    firm_id: UUID | None
+    quote_id: UUID
+    issued_on: date
+    total: Decimal  # as charged now, after any mid-term changes
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    """A mid-term change's adjustment (an exemption's refund is one, below 0)."""
+
+    change_id: UUID
+    kind: str
+    effective_date: date
+    total: Decimal
+
+
+async def policy_billing(db: AsyncSession, policy_id: UUID) -> PolicyBilling | None:
+    stmt = select(
+        Policy.id, Policy.lawyer_id, Policy.firm_id, Policy.quote_id, Policy.issued_at, Policy.total
+    ).where(Policy.id == policy_id)
+    row = (await db.execute(stmt)).first()
+    if row is None:
+        return None
+    return PolicyBilling(row[0], row[1], row[2], row[3], row[4].date(), row[5])
+
+
+async def adjustments_of(db: AsyncSession, policy_id: UUID) -> list[Adjustment]:
+    """The policy's mid-term changes that moved its total, in the order made."""
+    stmt = (
+        select(
+            MidTermChange.id,
+            MidTermChange.kind,
+            MidTermChange.effective_date,
+            MidTermChange.total_adjustment,
+        )
+        .where(MidTermChange.policy_id == policy_id, MidTermChange.total_adjustment != 0)
+        .order_by(MidTermChange.created_at, MidTermChange.id)
+    )
+    return [Adjustment(*row) for row in (await db.execute(stmt)).all()]

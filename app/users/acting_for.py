@@ -88,3 +88,9 @@ def lawyer_records_visible(
             subject=principal.user_id,
         )
     return Visibility("FALSE", {})
+
+
+async def contact_of(db: AsyncSession, user_id: UUID) -> tuple[str | None, str | None]:
+    """A user's e-mail address and full name, for a notice (either may be missing)."""
+    user = await get_user(db, user_id)
+    return (user.email, user.full_name) if user is not None else (None, None)

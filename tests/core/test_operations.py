@@ -256,7 +256,12 @@ async def test_an_unexpected_exception_is_a_bare_500(app_factory):
 
 
 def test_production_refuses_known_default_or_missing_keys():
-    base = {"app_env": "production", "database_url": "postgresql://db.internal/lpl"}
+    base = {
+        "app_env": "production",
+        "database_url": "postgresql://db.internal/lpl",
+        "payment_data_key": "k1:" + "A" * 43 + "=",
+        "processor_webhook_secret": "whsec-test-0123456789abcdef",
+    }
     for key in ("changeme", "CHANGEME", " secret ", "", "short-but-random-9f3k"):
         with pytest.raises(ValidationError, match="SECRET_KEY"):
             Settings(_env_file=None, secret_key=key, **base)
@@ -264,7 +269,12 @@ def test_production_refuses_known_default_or_missing_keys():
         Settings(_env_file=None, **base)  # missing
     with pytest.raises(ValidationError, match="DATABASE_URL"):
         Settings(_env_file=None, app_env="production", secret_key="k9" * 20)
-    strong = Settings(_env_file=None, secret_key="Zq3-vN8pLr2xKw7tYb5mHs1cJd6gFa4e", **base)
+    strong_key = "Zq3-vN8pLr2xKw7tYb5mHs1cJd6gFa4e"
+    for missing in ("payment_data_key", "processor_webhook_secret"):
+        without = {k: v for k, v in base.items() if k != missing}
+        with pytest.raises(ValidationError, match=missing.upper()):
+            Settings(_env_file=None, secret_key=strong_key, **without)
+    strong = Settings(_env_file=None, secret_key=strong_key, **base)
     assert strong.app_env == "production" and strong.signing_key.startswith("Zq3")
     # outside production a missing key is generated, not refused
     assert Settings(_env_file=None, app_env="test", database_url="postgresql://x/y").app_env
@@ -281,6 +291,8 @@ def test_settings_come_from_the_contracts_environment_variables(monkeypatch, tmp
         "LOCKOUT_DURATION_SECONDS": "900",
         "CORS_ORIGINS": "https://a.example,https://b.example",
         "RATE_LIMIT_STORAGE": "redis://cache:6379/0",
+        "PAYMENT_DATA_KEY": "k1:" + "A" * 43 + "=",
+        "PROCESSOR_WEBHOOK_SECRET": "whsec-test-0123456789abcdef",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)

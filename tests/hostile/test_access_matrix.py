@@ -26,14 +26,15 @@ The routes are enumerated from `create_app(...).routes`: a route missing from th
 HTTP (httpx over ASGI) with real data, built once for the module: two firms, lawyers in each, a
 user of every role (an integration with every scope of INTEGRATION_SCOPES, and one with none, to
 show that scope refusals come before any lookup), a quote, a draft, a submitted application
-approved into a policy, a claims notice (a2's filed by the firm's admin) with a document, and an
-exemption draft with a document. For every refused cell the same request for an id that does not
-exist must get the same answer and the same body (no existence oracle), and every 401/403/404 must
-be in the audit trail as an event with outcome "denied" and the route's action (`x-audit-action`).
+approved into a policy, a claims notice (a2's filed by the firm's admin) with a document, an
+exemption draft with a document, and a payment authorization of each lawyer's for their policy.
+For every refused cell the same request for an id that does not exist must get the same answer
+and the same body (no existence oracle), and every 401/403/404 must be in the audit trail as an
+event with outcome "denied" and the route's action (`x-audit-action`).
 A list answered "ok" must hold each relation's record exactly when the caller may read it by id.
 
-916 cells (62 routes x 11 callers x their ownership relations), with 358 requests for ids
-that do not exist and 51 list visibility checks.
+1029 cells (70 routes x 11 callers x their ownership relations), with 406 requests for ids
+that do not exist and 60 list visibility checks.
 """
 
 from __future__ import annotations
@@ -146,6 +147,14 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "GET /exemptions/{exemption_id}/documents":             ("-/-/401",    "ok/404/404", "-/404/404",  "-/404/404",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404"),
     "GET /exemptions/{exemption_id}/documents/{document_id}": ("-/-/401",  "ok/404/404", "-/404/404",  "-/404/404",  "-/403/403",  "-/-/ok",     "-/-/ok",     "-/-/404",    "-/-/ok",     "-/-/404",    "-/-/404"),
     "GET /rate-tables":                                     ("401",        "ok",         "ok",         "ok",         "403",        "ok",         "ok",         "ok",         "ok",         "ok",         "ok"),
+    "POST /payments/authorizations":                        ("-/-/401",    "ok/404/404", "-/ok/404",   "-/ok/404",   "-/403/403",  "-/-/403",    "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403"),
+    "GET /payments/authorizations":                         ("401",        "ok",         "ok",         "ok",         "403",        "ok",         "403",        "403",        "ok",         "403",        "403"),
+    "GET /payments/authorizations/{authorization_id}":      ("-/-/401",    "ok/404/404", "-/ok/404",   "-/ok/404",   "-/403/403",  "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403"),
+    "GET /payments/accounts/{policy_id}":                   ("-/-/401",    "ok/404/404", "-/ok/404",   "-/ok/404",   "-/403/403",  "-/-/ok",     "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403"),
+    "GET /payments/delinquent":                             ("401",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "ok",         "403",        "403"),
+    "POST /payments":                                       ("-/-/401",    "ok/404/404", "-/ok/404",   "-/ok/404",   "-/403/403",  "-/-/403",    "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403"),
+    "POST /payments/received":                              ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403"),
+    "POST /payments/processor-events":                      ("401",        "401",        "401",        "401",        "401",        "401",        "401",        "401",        "401",        "401",        "401"),
     "GET /audit-events":                                    ("401",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "ok",         "ok"),
 }
 # fmt: on
@@ -226,6 +235,19 @@ NOTICE = {
 }
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
 HISTORY_OF_A1: dict[str, Any] = {}  # filled in when the data is built (a1's id)
+
+
+def _pad(policy_id: str | None) -> dict[str, Any]:
+    return {
+        "policy_id": policy_id,
+        "method": "pad",
+        "plan": "quarterly",
+        "payor_name": "Matrix Lawyer",
+        "institution_number": "001",
+        "transit_number": "12345",
+        "account_number": "0001234567",
+        "signed_on": TODAY,
+    }
 
 
 def _notice_body(w: World, c: Caller, t: str | None) -> dict[str, Any]:
@@ -402,6 +424,29 @@ REQUESTS: dict[str, Call] = {
     "GET /exemptions/{exemption_id}/documents": Call(kind="exemption"),
     "GET /exemptions/{exemption_id}/documents/{document_id}": Call(kind="exemption_document"),
     "GET /rate-tables": Call(),
+    "POST /payments/authorizations": Call(
+        kind="policy", ok=frozenset({201}), body=lambda w, c, t: _pad(t)
+    ),
+    "GET /payments/authorizations": Call(query=LIST),
+    "GET /payments/authorizations/{authorization_id}": Call(kind="authorization"),
+    "GET /payments/accounts/{policy_id}": Call(kind="policy"),
+    "GET /payments/delinquent": Call(query=LIST),
+    "POST /payments": Call(
+        kind="policy",
+        ok=frozenset({201}),
+        body=lambda w, c, t: {"policy_id": t, "amount": "1.00", "token": "tok_success"},
+        idempotent=True,
+    ),
+    "POST /payments/received": Call(
+        kind="policy",
+        ok=frozenset({201}),
+        body=lambda w, c, t: {"policy_id": t, "amount": "1.00", "payor_name": "Matrix LLP"},
+    ),
+    # 401 to everyone: the processor's signature, not a caller, is what this route checks
+    # (tests/payments: a good signature is 200, a bad one 401, an old timestamp 400)
+    "POST /payments/processor-events": Call(
+        body=lambda w, c, t: {"id": "evt_matrix", "type": "x", "data": {}}
+    ),
     "GET /audit-events": Call(query=LIST),
 }
 # A list shows exactly the records its caller may read one by one.
@@ -413,6 +458,7 @@ LIST_READS = {
     "GET /policies": "GET /policies/{policy_id}",
     "GET /claims-notices": "GET /claims-notices/{notice_id}",
     "GET /exemptions": "GET /exemptions/{exemption_id}",
+    "GET /payments/authorizations": "GET /payments/authorizations/{authorization_id}",
 }
 
 
@@ -599,6 +645,13 @@ async def _build(app: Any, client: httpx.AsyncClient) -> World:
             )
         )
         world.records.setdefault("exemption", {})[owner] = exemption["id"]
+        # a payment authorization of the lawyer's own for their policy
+        authorization = await _created(
+            client.post(
+                "/payments/authorizations", json=_pad(world.records["policy"][owner]), headers=mine
+            )
+        )
+        world.records.setdefault("authorization", {})[owner] = authorization["id"]
         world.records.setdefault("exemption_document", {})[owner] = (
             f"{exemption['id']}|{proof['id']}"
         )

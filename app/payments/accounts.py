@@ -1,0 +1,302 @@
+"""A policy's account: opened once, on first use, from its quote's instalments (RULES.md §5
+Decision: dates passed when the policy was issued fall due at once), with the adjustments and
+deductible calls brought in since; and how it reads (receivables, ledger, balance, status)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.auth.principal import Principal
+from app.claims_notices.calls import deductible_calls_of
+from app.core.audited import conditions, read_page, read_record
+from app.core.errors import NotFound
+from app.core.pagination import Page
+from app.core.unit_of_work import Unit
+from app.payments import repository as repo
+from app.payments.models import (
+    AccountStatus,
+    LedgerEntry,
+    Receivable,
+    ReceivableKind,
+    ReceivableStatus,
+)
+from app.payments.rules import EntryKind, settle_refund
+from app.payments.rules import Instalment as PlanInstalment
+from app.payments.rules import LedgerEntry as RuleEntry
+from app.payments.rules import balance as ledger_balance
+from app.payments.rules import owed as ledger_owed
+from app.payments.rules import received as ledger_received
+from app.payments.schemas import AccountRead, DelinquentRead, LedgerEntryRead, ReceivableRead
+from app.policies.cover import adjustments_of, policy_billing
+from app.quotes.pricing import stored_quote
+
+ZERO = Decimal("0.00")
+ACCOUNT = "payment_account"
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+async def open_account(db: AsyncSession, policy_id: UUID) -> None:
+    """Open the policy's account once (its receivables and charges from the quote's
+    instalments; RULES.md §5 Decision: dates passed when the policy was issued fall due at
+    once), then bring in what came since: mid-term adjustments and the lawyer's deductible
+    calls. Every insert is keyed by a unique origin, so two requests at once add nothing twice."""
+    policy = await policy_billing(db, policy_id)
+    if policy is None:
+        raise NotFound("No such policy.", resource_type="policy", resource_id=str(policy_id))
+    if await repo.claim_account(db, policy_id, policy.lawyer_id):
+        quote = await stored_quote(db, policy.quote_id)
+        for n, inst in enumerate(quote.read.instalments, start=1):
+            due_on = max(inst.due_date, policy.issued_on)
+            receivable_id = await repo.add_receivable(
+                db,
+                origin=f"instalment:{policy_id}:{n}",
+                policy_id=policy_id,
+                lawyer_id=policy.lawyer_id,
+                kind=ReceivableKind.instalment,
+                due_on=due_on,
+                scheduled_on=inst.due_date,
+                amount=inst.amount,
+                status=ReceivableStatus.due,
+            )
+            db.add(
+                LedgerEntry(
+                    policy_id=policy_id,
+                    lawyer_id=policy.lawyer_id,
+                    kind=EntryKind.charge,
+                    amount=inst.amount,
+                    receivable_id=receivable_id,
+                    note=f"instalment {n} of {len(quote.read.instalments)}",
+                )
+            )
+    await _bring_in_adjustments(db, policy_id, policy.lawyer_id)
+    await _bring_in_calls(db, policy.lawyer_id)
+    await db.flush()
+
+
+async def _bring_in_adjustments(db: AsyncSession, policy_id: UUID, lawyer_id: UUID) -> None:
+    for change in await adjustments_of(db, policy_id):
+        up = change.total > 0
+        receivable_id = await repo.add_receivable(
+            db,
+            origin=f"adjustment:{change.change_id}",
+            policy_id=policy_id,
+            lawyer_id=lawyer_id,
+            kind=ReceivableKind.adjustment,
+            due_on=change.effective_date,
+            scheduled_on=change.effective_date,
+            # a refund owes nothing: its row only marks the change as brought in, once
+            amount=change.total if up else ZERO,
+            status=ReceivableStatus.due if up else ReceivableStatus.cancelled,
+        )
+        if receivable_id is None:
+            continue
+        note = f"mid-term change: {change.kind}"
+        if up:
+            db.add(
+                LedgerEntry(
+                    policy_id=policy_id,
+                    lawyer_id=lawyer_id,
+                    kind=EntryKind.adjustment,
+                    amount=change.total,
+                    receivable_id=receivable_id,
+                    note=note,
+                )
+            )
+            continue
+        await _settle_refund(db, policy_id, lawyer_id, -change.total, note)
+
+
+async def _settle_refund(
+    db: AsyncSession, policy_id: UUID, lawyer_id: UUID, refund: Decimal, note: str
+) -> None:
+    """RULES.md §3: a refund first cancels the unpaid instalments (latest first); only the rest
+    is owed back to the payor (a credit on the account until it is paid out)."""
+    await db.flush()
+    unpaid = [
+        r
+        for r in await repo.receivables(db, policy_ids=[policy_id])
+        if r["unpaid"] > 0 and r["status"] != ReceivableStatus.cancelled
+    ]
+    entries = await repo.ledger(db, policy_id=policy_id)
+    kept = ledger_received([RuleEntry(EntryKind(e.kind), e.amount) for e in entries])
+    covered = min(refund, sum((r["unpaid"] for r in unpaid), ZERO) + kept)
+    settlement = settle_refund(
+        covered,
+        [PlanInstalment(r["due_on"], r["unpaid"]) for r in unpaid],
+        {"payor": kept} if kept > 0 else {},
+    )
+    remaining = settlement.applied_to_instalments
+    for r in reversed(unpaid):  # latest first, as `settle_refund` cancels them
+        take = min(remaining, r["unpaid"])
+        if take <= 0:
+            continue
+        remaining -= take
+        db.add(
+            LedgerEntry(
+                policy_id=policy_id,
+                lawyer_id=lawyer_id,
+                kind=EntryKind.adjustment,
+                amount=-take,
+                receivable_id=r["id"],
+                note=note,
+            )
+        )
+        if take == r["unpaid"]:
+            await set_status(db, r["id"], ReceivableStatus.cancelled)
+    beyond = refund - settlement.applied_to_instalments
+    if beyond > 0:
+        db.add(
+            LedgerEntry(
+                policy_id=policy_id,
+                lawyer_id=lawyer_id,
+                kind=EntryKind.adjustment,
+                amount=-beyond,
+                note=f"{note}: owed back to the payor",
+            )
+        )
+
+
+async def set_status(db: AsyncSession, receivable_id: UUID, status: str) -> None:
+    receivable = await db.get(Receivable, receivable_id)
+    if receivable is not None:
+        receivable.status = status
+
+
+async def _bring_in_calls(db: AsyncSession, lawyer_id: UUID) -> None:
+    for call in await deductible_calls_of(db, lawyer_id):
+        receivable_id = await repo.add_receivable(
+            db,
+            origin=f"deductible_call:{call.call_id}",
+            policy_id=None,
+            lawyer_id=lawyer_id,
+            kind=ReceivableKind.deductible_call,
+            due_on=call.due_on,
+            scheduled_on=call.due_on,
+            amount=call.amount,
+            status=ReceivableStatus.due,
+        )
+        if receivable_id is not None:
+            db.add(
+                LedgerEntry(
+                    policy_id=None,
+                    lawyer_id=lawyer_id,
+                    kind=EntryKind.charge,
+                    amount=call.amount,
+                    receivable_id=receivable_id,
+                    note="deductible call",
+                )
+            )
+
+
+async def visible_policy(unit: Unit, principal: Principal, policy_id: UUID) -> None:
+    if not await repo.policy_visible(unit.db, principal, policy_id):
+        raise NotFound("No such policy.", resource_type="policy", resource_id=str(policy_id))
+
+
+def due_now(rows: Sequence[RowMapping], on: date, *, delinquent: bool) -> Decimal:
+    return sum(
+        (
+            r["unpaid"]
+            for r in rows
+            if r["status"] != ReceivableStatus.cancelled and (delinquent or r["due_on"] <= on)
+        ),
+        ZERO,
+    )
+
+
+def _receivable_read(r: Mapping[Any, Any]) -> ReceivableRead:
+    return ReceivableRead(
+        id=r["id"],
+        kind=r["kind"],
+        due_on=r["due_on"],
+        scheduled_on=r["scheduled_on"],
+        amount=r["amount"],
+        unpaid=max(r["unpaid"], ZERO),
+        status=r["status"],
+    )
+
+
+def _entry_read(e: LedgerEntry) -> LedgerEntryRead:
+    return LedgerEntryRead(
+        seq=e.seq,
+        kind=e.kind,
+        amount=e.amount,
+        receivable_id=e.receivable_id,
+        payor=e.payor,
+        processor_reference=e.processor_reference,
+        note=e.note,
+        created_at=e.created_at,
+    )
+
+
+def _rule_entries(entries: Sequence[LedgerEntry]) -> list[RuleEntry]:
+    return [RuleEntry(EntryKind(e.kind), e.amount) for e in entries]
+
+
+async def read_account(unit: Unit, principal: Principal, policy_id: UUID) -> AccountRead:
+    await visible_policy(unit, principal, policy_id)
+    await open_account(unit.db, policy_id)
+    row = await read_record(
+        unit, repo.ACCOUNTS, policy_id, repo.visible_to(principal), action="payment_account.read"
+    )
+    return await _account_read(unit.db, policy_id, row["lawyer_id"], row["status"])
+
+
+async def _account_read(
+    db: AsyncSession, policy_id: UUID, lawyer_id: UUID, status: str
+) -> AccountRead:
+    rows = await repo.receivables(db, policy_ids=[policy_id])
+    entries = await repo.ledger(db, policy_id=policy_id)
+    calls = await repo.receivables(db, lawyer_calls=lawyer_id)
+    call_entries = await repo.ledger(db, policy_id=None, lawyer_id=lawyer_id)
+    rules = _rule_entries(entries)
+    delinquent = status == AccountStatus.delinquent
+    return AccountRead(
+        policy_id=policy_id,
+        lawyer_id=lawyer_id,
+        payment_status=status,
+        balance=ledger_balance(rules),
+        owed=ledger_owed(rules),
+        received=ledger_received(rules),
+        due_now=due_now(rows, today(), delinquent=delinquent),
+        receivables=[_receivable_read(r) for r in rows],
+        ledger=[_entry_read(e) for e in entries],
+        deductible_calls=[_receivable_read(r) for r in calls],
+        deductible_balance=ledger_balance(_rule_entries(call_entries)),
+    )
+
+
+async def list_delinquent(
+    unit: Unit, principal: Principal, *, cursor: str | None, limit: int
+) -> Page[DelinquentRead]:
+    rows, next_cursor = await read_page(
+        unit,
+        repo.ACCOUNTS,
+        repo.visible_to(principal),
+        action="payment_account.list_delinquent",
+        cursor=cursor,
+        limit=limit,
+        where=conditions(status=("r.status = :v", AccountStatus.delinquent.value)),
+    )
+    return Page(
+        items=[
+            DelinquentRead(
+                policy_id=r["id"],
+                lawyer_id=r["lawyer_id"],
+                delinquent_since=r["delinquent_since"],
+                balance=r["balance"],
+            )
+            for r in rows
+        ],
+        next_cursor=next_cursor,
+    )

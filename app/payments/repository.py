@@ -1,0 +1,243 @@
+"""Queries of the payments domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+from sqlalchemy import RowMapping, func, select, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts.roles import Role
+from app.auth.principal import Principal
+from app.core.audited import Source, Visibility
+from app.core.sql import Bound, compose, statement
+from app.payments.models import (
+    AuthorizationStatus,
+    CollectionAttempt,
+    LedgerEntry,
+    PaymentAccount,
+    PaymentAuthorization,
+    Receivable,
+)
+from app.users.acting_for import lawyer_records_visible
+
+READERS = frozenset({Role.finance, Role.customer_service})
+
+AUTHORIZATIONS = Source("payment_authorization", "payment_authorization AS r", subject="lawyer_id")
+# An account is read by its policy's id; its balance comes from the ledger.
+_BALANCE = (
+    "(SELECT coalesce(sum(CASE e.kind WHEN 'payment' THEN -e.amount"
+    " WHEN 'failed_payment' THEN 0 ELSE e.amount END), 0)"
+    " FROM ledger_entry AS e WHERE e.policy_id = a.policy_id)"
+)
+ACCOUNTS = Source(
+    "payment_account",
+    "(SELECT a.policy_id AS id, a.lawyer_id, a.status, a.delinquent_since,"  # noqa: S608 (constants)
+    f" a.opened_at AS created_at, {_BALANCE} AS balance FROM payment_account AS a) AS r",
+    subject="lawyer_id",
+)
+
+
+def visible_to(principal: Principal, *, owner: str = "r.lawyer_id") -> Visibility:
+    """Need to know: the lawyer their own; a firm admin or integration their firm's lawyers';
+    finance and customer service all."""
+    return lawyer_records_visible(principal, readers=READERS, owner=owner)
+
+
+async def policy_visible(db: AsyncSession, principal: Principal, policy_id: UUID) -> bool:
+    query = compose(
+        "SELECT 1 FROM policy AS r WHERE r.id = {id} AND {visible}",
+        id=Bound(":v", {"v": policy_id}),
+        visible=visible_to(principal),
+    )
+    stmt, params = statement(query)
+    return (await db.execute(stmt, params)).first() is not None
+
+
+async def account(
+    db: AsyncSession, policy_id: UUID, *, for_update: bool = False
+) -> PaymentAccount | None:
+    stmt = select(PaymentAccount).where(PaymentAccount.policy_id == policy_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+async def claim_account(db: AsyncSession, policy_id: UUID, lawyer_id: UUID) -> bool:
+    """Insert the policy's account; False when it was opened already (by anyone, even now)."""
+    stmt = (
+        insert(PaymentAccount)
+        .values(policy_id=policy_id, lawyer_id=lawyer_id, status="current")
+        .on_conflict_do_nothing(index_elements=["policy_id"])
+        .returning(PaymentAccount.policy_id)
+    )
+    return (await db.execute(stmt)).first() is not None
+
+
+async def add_receivable(db: AsyncSession, **values: object) -> UUID | None:
+    """Insert a receivable unless its origin is there already; its id, or None."""
+    stmt = (
+        insert(Receivable)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["origin"])
+        .returning(Receivable.id)
+    )
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+# A receivable with what is left to pay of it: its amount, less the refunds that reduced it,
+# less the payments made on it.
+_UNPAID = (
+    "SELECT r.*, r.amount + coalesce((SELECT sum(CASE e.kind WHEN 'payment' THEN -e.amount"
+    " ELSE e.amount END) FROM ledger_entry AS e WHERE e.receivable_id = r.id"
+    " AND (e.kind = 'payment' OR (e.kind = 'adjustment' AND e.amount < 0))), 0) AS unpaid"
+    " FROM receivable AS r WHERE {where} ORDER BY r.due_on, r.scheduled_on, r.origin"
+)
+
+
+async def receivables(
+    db: AsyncSession, *, policy_ids: Sequence[UUID] | None = None, lawyer_calls: UUID | None = None
+) -> Sequence[RowMapping]:
+    if lawyer_calls is not None:
+        where = Bound(
+            "r.lawyer_id = :lawyer AND r.kind = 'deductible_call'", {"lawyer": lawyer_calls}
+        )
+    else:
+        where = Bound("r.policy_id = ANY(:ids)", {"ids": list(policy_ids or [])})
+    stmt, params = statement(compose(_UNPAID, where=where))
+    return (await db.execute(stmt, params)).mappings().all()
+
+
+async def receivable_by_id(
+    db: AsyncSession, principal: Principal, receivable_id: UUID
+) -> RowMapping | None:
+    query = compose(
+        _UNPAID.replace("WHERE {where}", "WHERE r.id = {id} AND {visible}"),
+        id=Bound(":v", {"v": receivable_id}),
+        visible=visible_to(principal),
+    )
+    stmt, params = statement(query)
+    return (await db.execute(stmt, params)).mappings().first()
+
+
+async def lock_receivable(db: AsyncSession, receivable_id: UUID) -> None:
+    await db.execute(select(Receivable.id).where(Receivable.id == receivable_id).with_for_update())
+
+
+async def ledger(
+    db: AsyncSession, *, policy_id: UUID | None, lawyer_id: UUID | None = None
+) -> list[LedgerEntry]:
+    stmt = select(LedgerEntry).order_by(LedgerEntry.seq)
+    if policy_id is not None:
+        stmt = stmt.where(LedgerEntry.policy_id == policy_id)
+    else:
+        stmt = stmt.where(LedgerEntry.policy_id.is_(None), LedgerEntry.lawyer_id == lawyer_id)
+    return list((await db.execute(stmt)).scalars())
+
+
+async def authorizations_of(
+    db: AsyncSession, policy_ids: Sequence[UUID]
+) -> list[PaymentAuthorization]:
+    stmt = (
+        select(PaymentAuthorization)
+        .where(PaymentAuthorization.policy_id.in_(policy_ids))
+        .order_by(PaymentAuthorization.created_at, PaymentAuthorization.id)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def active_authorization(db: AsyncSession, policy_id: UUID) -> PaymentAuthorization | None:
+    stmt = (
+        select(PaymentAuthorization)
+        .where(
+            PaymentAuthorization.policy_id == policy_id,
+            PaymentAuthorization.status == AuthorizationStatus.active,
+        )
+        .with_for_update()
+    )
+    return (await db.execute(stmt)).scalars().first()
+
+
+async def attempts_of(db: AsyncSession, policy_ids: Sequence[UUID]) -> list[CollectionAttempt]:
+    stmt = (
+        select(CollectionAttempt)
+        .where(CollectionAttempt.policy_id.in_(policy_ids))
+        .order_by(CollectionAttempt.attempted_on, CollectionAttempt.created_at)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def attempt_by_key(db: AsyncSession, key: str) -> CollectionAttempt | None:
+    stmt = select(CollectionAttempt).where(CollectionAttempt.idempotency_key == key)
+    return (await db.execute(stmt)).scalar_one_or_none()
+
+
+# Policies a collection run visits: with an active debit or card authorization (one active per
+# policy, a unique index), in policy order, a page at a time; left out in the query already:
+# delinquent accounts, policies collected today, and opened accounts with nothing due.
+_COLLECTABLE = (
+    "SELECT a.policy_id, a.lawyer_id, (acc.policy_id IS NOT NULL) AS opened"
+    " FROM payment_authorization AS a"
+    " LEFT JOIN payment_account AS acc ON acc.policy_id = a.policy_id"
+    " WHERE a.status = 'active' AND a.method IN ('pad', 'card'){after}"
+    " AND (acc.policy_id IS NULL OR (acc.status = 'current'"
+    " AND NOT EXISTS (SELECT 1 FROM collection_attempt AS c WHERE c.policy_id = a.policy_id"
+    " AND c.attempted_on = :on AND c.source = 'collection' AND c.status <> 'pending')"
+    " AND EXISTS (SELECT 1 FROM receivable AS r WHERE r.policy_id = a.policy_id"
+    " AND r.due_on <= :on AND r.status IN ('due', 'failed'))))"
+    " ORDER BY a.policy_id LIMIT :n"
+)
+_FIRST_PAGE = text(_COLLECTABLE.format(after=""))
+_NEXT_PAGE = text(_COLLECTABLE.format(after=" AND a.policy_id > :after"))
+
+
+async def collectable_policies(
+    db: AsyncSession, *, on: date, after: UUID | None, limit: int
+) -> Sequence[RowMapping]:
+    if after is None:
+        return (await db.execute(_FIRST_PAGE, {"n": limit, "on": on})).mappings().all()
+    params = {"after": after, "n": limit, "on": on}
+    return (await db.execute(_NEXT_PAGE, params)).mappings().all()
+
+
+async def accounts_of(
+    db: AsyncSession, policy_ids: Sequence[UUID], *, for_update: bool = False
+) -> dict[UUID, PaymentAccount]:
+    stmt = select(PaymentAccount).where(PaymentAccount.policy_id.in_(policy_ids))
+    if for_update:
+        stmt = stmt.with_for_update()
+    return {a.policy_id: a for a in (await db.execute(stmt)).scalars()}
+
+
+async def all_authorizations_with_accounts(
+    db: AsyncSession, *, after: UUID | None, limit: int
+) -> list[PaymentAuthorization]:
+    stmt = select(PaymentAuthorization).where(
+        PaymentAuthorization.account_number_token.is_not(None)
+    )
+    if after is not None:
+        stmt = stmt.where(PaymentAuthorization.id > after)
+    stmt = stmt.order_by(PaymentAuthorization.id).limit(limit).with_for_update()
+    return list((await db.execute(stmt)).scalars())
+
+
+async def paid_by_receivable(db: AsyncSession, policy_ids: Sequence[UUID]) -> dict[UUID, Decimal]:
+    """What was paid on each receivable of the policies."""
+    stmt = (
+        select(LedgerEntry.receivable_id, func.sum(LedgerEntry.amount))
+        .where(
+            LedgerEntry.policy_id.in_(policy_ids),
+            LedgerEntry.kind == "payment",
+            LedgerEntry.receivable_id.is_not(None),
+        )
+        .group_by(LedgerEntry.receivable_id)
+    )
+    return {rid: amount for rid, amount in (await db.execute(stmt)).all() if rid is not None}
+
+
+def due_on_or_before(on: date) -> Bound:
+    return Bound("r.due_on <= :on", {"on": on})
