@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 
 from app.core.config import Settings
+from app.core.sql import Bound, positional
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,60 @@ def _refuse_writes_after_autocommit_read(
         and statement.lstrip()[:6].upper() != "SELECT"
     ):
         raise WriteAfterAutocommitRead(f"refused after an autocommit read: {statement[:60]!r}")
+
+
+async def fetch_in_autocommit(
+    conn: AsyncConnection, query: Bound, *, bookkeeping: bool = False
+) -> list[dict[str, Any]]:
+    """Run one statement of an audited read on the driver's own connection under the pooled
+    SQLAlchemy connection `conn` (in autocommit, each statement its own transaction): asyncpg
+    prepares it once per connection and binds the values positionally, without SQLAlchemy's
+    execution and result machinery, which cost more than the statement's round trip. The
+    read-only guard applies as on SQLAlchemy's path (only SELECTs, or the unit's bookkeeping);
+    errors are SQLAlchemy's (DBAPIError, the connection invalidated when it was lost), so they
+    are answered exactly as on that path."""
+    options = conn.sync_connection.get_execution_options() if conn.sync_connection else {}
+    assert options.get("isolation_level") == "AUTOCOMMIT", "the driver path is for autocommit"
+    if (
+        options.get(READ_ONLY_UNIT)
+        and not bookkeeping
+        and query.sql.lstrip()[:6].upper() != "SELECT"
+    ):
+        raise WriteAfterAutocommitRead(f"refused after an autocommit read: {query.sql[:60]!r}")
+    sql, names = positional(query.sql)
+    params = query.params
+    pooled = await conn.get_raw_connection()
+    driver: Any = pooled.driver_connection
+    try:
+        records = await driver.fetch(sql, *[params[n] for n in names])
+    except Exception as exc:
+        raise await _sqlalchemy_error(conn, pooled, exc, sql) from None
+    return [dict(record) for record in records]
+
+
+async def _sqlalchemy_error(
+    conn: AsyncConnection, pooled: Any, exc: Exception, sql: str
+) -> Exception:
+    """The error SQLAlchemy would have raised for the driver's `exc` (see
+    Connection._handle_dbapi_exception): the dialect's DBAPI error wrapped in DBAPIError, the
+    connection invalidated when the failure lost it; anything else as it is (an OSError)."""
+    dialect = conn.dialect
+    adapted = pooled.dbapi_connection
+    try:
+        adapted._handle_exception(exc)  # raises the dialect's translation of the driver's error
+    except Exception as translated:
+        orig: Exception = translated
+    else:  # pragma: no cover (it always raises)
+        orig = exc
+    base = dialect.loaded_dbapi.Error
+    if not isinstance(orig, base):
+        return orig
+    lost = bool(dialect.is_disconnect(orig, adapted, None))
+    if lost:
+        await conn.invalidate(orig)
+    return DBAPIError.instance(
+        sql, None, orig, base, hide_parameters=True, connection_invalidated=lost, dialect=dialect
+    )
 
 
 NAMING_CONVENTION = {

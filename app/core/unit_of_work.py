@@ -11,23 +11,25 @@ response is sent. A refusal (401/403/404) rolls the work back and is then record
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, cast
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.anonymous import Closed
 from app.core.audit_trail import AuditTrail, Outcome, insert_events
 from app.core.config import Settings
-from app.core.db import READ_ONLY_UNIT, UNIT_BOOKKEEPING, Database
+from app.core.db import READ_ONLY_UNIT, UNIT_BOOKKEEPING, Database, fetch_in_autocommit
 from app.core.errors import AppError
 from app.core.requestctx import current_request_meta
 from app.core.sql import Bound, compose, statement
+
+# A row an audited read returns, by column name.
+Row = Mapping[str, Any]
 
 AUDITED_REFUSALS = frozenset({401, 403, 404})
 AUDIT_ACTION = "x-audit-action"
@@ -62,7 +64,7 @@ class Unit:
         if guard is not None and not await _touch(self.db, guard):
             raise await guard.ended_error(self.db)
 
-    async def read_recorded(self, query: Bound, event: dict[str, Any]) -> RowMapping | None:
+    async def read_recorded(self, query: Bound, event: dict[str, Any]) -> Row | None:
         """A read of one row whose audit event is known before it is read (its data subject
         is): as the request's first work, one statement slides the session, reads the row only
         if the session is live, and writes the event only if a row was read. Otherwise the
@@ -75,11 +77,12 @@ class Unit:
             return rows[0] if rows else None
         conn = await self._autocommit()
         self.session_guard = None
-        statement_, params = statement(
-            compose(_READ_RECORDED, touch=guard.touch(), q=query, event=insert_events([event]))
+        rows = await fetch_in_autocommit(
+            conn,
+            compose(_READ_RECORDED, touch=guard.touch(), q=query, event=insert_events([event])),
+            bookkeeping=True,
         )
-        result = await conn.execute(statement_, params, execution_options={UNIT_BOOKKEEPING: True})
-        row = result.mappings().one()
+        row = rows[0]
         if not row["session_alive__"]:
             raise await guard.ended_error(self.db)
         return row if row["found__"] else None
@@ -91,7 +94,7 @@ class Unit:
         self.read_only = True
         return conn
 
-    async def read(self, query: Bound) -> Sequence[RowMapping]:
+    async def read(self, query: Bound) -> Sequence[Row]:
         """The SELECT of an audited read (a record by id, a page of a list).
 
         As the first work of a request it runs in autocommit: the request's one write is then
@@ -100,9 +103,13 @@ class Unit:
         client unless that statement succeeded. From then on the unit is read-only: any other
         write on its connection is refused (raised, never silently done outside a transaction).
         """
-        conn = await (self.db.connection() if self.db.in_transaction() else self._autocommit())
-        stmt, params = statement(query)
-        return (await conn.execute(stmt, params)).mappings().all()
+        if self.read_only:  # a later read of an autocommit unit: the same connection
+            return await fetch_in_autocommit(await self.db.connection(), query)
+        if self.db.in_transaction():
+            conn = await self.db.connection()
+            stmt, params = statement(query)
+            return cast(Sequence[Row], (await conn.execute(stmt, params)).mappings().all())
+        return await fetch_in_autocommit(await self._autocommit(), query)
 
 
 async def _touch(db: AsyncSession, guard: SessionGuard) -> bool:
@@ -206,7 +213,11 @@ async def _finish(unit: Unit) -> AppError | None:
         and (unit.read_only or not unit.db.in_transaction())
     ):
         return None  # nothing to write, nothing to commit (an autocommit read is done)
-    written = await unit.audit.flush(unit.db, touch=guard.touch() if guard else None)
+    touch = guard.touch() if guard else None
+    if unit.read_only:  # after an autocommit read: one statement on the driver's connection
+        written = await unit.audit.flush_in_autocommit(await unit.db.connection(), touch=touch)
+    else:
+        written = await unit.audit.flush(unit.db, touch=touch)
     if not written:
         assert guard is not None
         await unit.db.rollback()
