@@ -12,10 +12,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.audit_chain import event_mac, jsonable, redact
-from app.core.db import UNIT_BOOKKEEPING, fetch_in_autocommit
+from app.core.db import UNIT_BOOKKEEPING
 from app.core.requestctx import RequestMeta
 from app.core.sql import Bound, compose, statement
 
@@ -136,20 +136,15 @@ class AuditTrail:
         written = await conn.execute(stmt, params, execution_options=options)
         return len(written.all()) == len(rows)
 
-    async def flush_in_autocommit(self, conn: AsyncConnection, *, touch: Bound | None) -> bool:
-        """`flush` for a unit of work that read in autocommit: the same one statement, on the
-        driver's connection (see app.core.db.fetch_in_autocommit)."""
+    def take_statement(self, *, touch: Bound | None) -> tuple[Bound | None, int]:
+        """`flush`'s one statement, for a unit of work that runs it itself (in autocommit), and
+        the number of rows it returns when it wrote: the pending events are taken."""
         rows, self._pending = self._pending, []
         if touch is None:
-            if rows:
-                await fetch_in_autocommit(conn, insert_events(rows), bookkeeping=True)
-            return True
+            return (insert_events(rows) if rows else None), 0
         if not rows:
-            return bool(await fetch_in_autocommit(conn, touch, bookkeeping=True))
-        written = await fetch_in_autocommit(
-            conn, _touch_and_insert(touch, _columns(rows)), bookkeeping=True
-        )
-        return len(written) == len(rows)
+            return touch, 1
+        return _touch_and_insert(touch, _columns(rows)), len(rows)
 
 
 def insert_events(rows: list[dict[str, Any]]) -> Bound:

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.util import greenlet_spawn
 
 from app.core.config import Settings
 from app.core.sql import Bound, positional
@@ -50,6 +51,12 @@ def _refuse_writes_after_autocommit_read(
         raise WriteAfterAutocommitRead(f"refused after an autocommit read: {statement[:60]!r}")
 
 
+def _refuse_unless_select(query: Bound, *, bookkeeping: bool) -> None:
+    """The read-only guard of a unit that read in autocommit, on the driver's path."""
+    if not bookkeeping and query.sql.lstrip()[:6].upper() != "SELECT":
+        raise WriteAfterAutocommitRead(f"refused after an autocommit read: {query.sql[:60]!r}")
+
+
 async def fetch_in_autocommit(
     conn: AsyncConnection, query: Bound, *, bookkeeping: bool = False
 ) -> list[dict[str, Any]]:
@@ -62,46 +69,87 @@ async def fetch_in_autocommit(
     are answered exactly as on that path."""
     options = conn.sync_connection.get_execution_options() if conn.sync_connection else {}
     assert options.get("isolation_level") == "AUTOCOMMIT", "the driver path is for autocommit"
-    if (
-        options.get(READ_ONLY_UNIT)
-        and not bookkeeping
-        and query.sql.lstrip()[:6].upper() != "SELECT"
-    ):
-        raise WriteAfterAutocommitRead(f"refused after an autocommit read: {query.sql[:60]!r}")
+    if options.get(READ_ONLY_UNIT):
+        _refuse_unless_select(query, bookkeeping=bookkeeping)
+    pooled = await conn.get_raw_connection()
+    try:
+        return await _fetch(pooled, conn.dialect, query)
+    except _Lost as lost:
+        await conn.invalidate(lost.error.orig)
+        raise lost.error from None
+
+
+async def fetch_on_pool(
+    engine: AsyncEngine, query: Bound, *, bookkeeping: bool = False
+) -> list[dict[str, Any]]:
+    """`fetch_in_autocommit` for a unit of work that has no SQLAlchemy session yet: one
+    statement on a connection checked out of the engine's pool for it and returned at once
+    (a statement in autocommit shares nothing with the next one), without building a session
+    and its transaction around it. The unit is read-only from then on (see Unit)."""
+    _refuse_unless_select(query, bookkeeping=bookkeeping)
+    dialect = engine.dialect
+    try:
+        pooled = await engine.raw_connection()
+    except dialect.loaded_dbapi.Error as exc:  # as Connection wraps a failed checkout
+        lost = bool(dialect.is_disconnect(exc, None, None))
+        raise DBAPIError.instance(
+            None,
+            None,
+            exc,
+            dialect.loaded_dbapi.Error,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=dialect,
+        ) from exc
+    try:
+        return await _fetch(pooled, dialect, query)
+    except _Lost as lost:
+        await greenlet_spawn(pooled.invalidate, lost.error.orig)
+        raise lost.error from None
+    finally:
+        await greenlet_spawn(pooled.close)
+
+
+class _Lost(Exception):
+    """The statement failed and lost its connection, which the caller invalidates."""
+
+    def __init__(self, error: DBAPIError) -> None:
+        self.error = error
+
+
+async def _fetch(pooled: Any, dialect: Any, query: Bound) -> list[dict[str, Any]]:
     sql, names = positional(query.sql)
     params = query.params
-    pooled = await conn.get_raw_connection()
-    driver: Any = pooled.driver_connection
-    try:
-        records = await driver.fetch(sql, *[params[n] for n in names])
-    except Exception as exc:
-        raise await _sqlalchemy_error(conn, pooled, exc, sql) from None
-    return [dict(record) for record in records]
-
-
-async def _sqlalchemy_error(
-    conn: AsyncConnection, pooled: Any, exc: Exception, sql: str
-) -> Exception:
-    """The error SQLAlchemy would have raised for the driver's `exc` (see
-    Connection._handle_dbapi_exception): the dialect's DBAPI error wrapped in DBAPIError, the
-    connection invalidated when the failure lost it; anything else as it is (an OSError)."""
-    dialect = conn.dialect
     adapted = pooled.dbapi_connection
     try:
-        adapted._handle_exception(exc)  # raises the dialect's translation of the driver's error
-    except Exception as translated:
-        orig: Exception = translated
-    else:  # pragma: no cover (it always raises)
-        orig = exc
-    base = dialect.loaded_dbapi.Error
-    if not isinstance(orig, base):
-        return orig
-    lost = bool(dialect.is_disconnect(orig, adapted, None))
-    if lost:
-        await conn.invalidate(orig)
-    return DBAPIError.instance(
-        sql, None, orig, base, hide_parameters=True, connection_invalidated=lost, dialect=dialect
-    )
+        records = await pooled.driver_connection.fetch(sql, *[params[n] for n in names])
+    except Exception as exc:
+        # What SQLAlchemy raises for it (Connection._handle_dbapi_exception): the dialect's
+        # DBAPI error wrapped in DBAPIError, the connection invalidated when the failure lost
+        # it; anything else (an OSError) as it is.
+        try:
+            adapted._handle_exception(exc)  # raises the dialect's translation
+        except Exception as translated:
+            orig: Exception = translated
+        else:  # pragma: no cover (it always raises)
+            orig = exc
+        base = dialect.loaded_dbapi.Error
+        if not isinstance(orig, base):
+            raise orig from None
+        lost = bool(dialect.is_disconnect(orig, adapted, None))
+        error = DBAPIError.instance(
+            sql,
+            None,
+            orig,
+            base,
+            hide_parameters=True,
+            connection_invalidated=lost,
+            dialect=dialect,
+        )
+        if lost:
+            raise _Lost(error) from None
+        raise error from None
+    return [dict(record) for record in records]
 
 
 NAMING_CONVENTION = {
@@ -170,6 +218,8 @@ def resolve_database_url(settings: Settings) -> str:
 class Database:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    # Sessions of a unit of work that read in autocommit (see Unit): autocommit and read-only.
+    read_only_sessionmaker: async_sessionmaker[AsyncSession]
 
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 10, **engine_args: Any) -> Database:
@@ -190,7 +240,12 @@ class Database:
         event.listen(
             engine.sync_engine, "before_cursor_execute", _refuse_writes_after_autocommit_read
         )
-        return cls(engine, async_sessionmaker(engine, expire_on_commit=False, autoflush=False))
+        read_only = engine.execution_options(isolation_level="AUTOCOMMIT", **{READ_ONLY_UNIT: True})
+        return cls(
+            engine,
+            async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
+            async_sessionmaker(read_only, expire_on_commit=False, autoflush=False),
+        )
 
     async def ping(self) -> str | None:
         """The migration revision the database is at (None when there is none)."""

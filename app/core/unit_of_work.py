@@ -12,18 +12,23 @@ response is sent. A refusal (401/403/404) rolls the work back and is then record
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol, cast
 
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.anonymous import Closed
 from app.core.audit_trail import AuditTrail, Outcome, insert_events
 from app.core.config import Settings
-from app.core.db import READ_ONLY_UNIT, UNIT_BOOKKEEPING, Database, fetch_in_autocommit
+from app.core.db import (
+    READ_ONLY_UNIT,
+    UNIT_BOOKKEEPING,
+    Database,
+    fetch_in_autocommit,
+    fetch_on_pool,
+)
 from app.core.errors import AppError
 from app.core.requestctx import current_request_meta
 from app.core.sql import Bound, compose, statement
@@ -50,13 +55,43 @@ class SessionGuard(Protocol):
     async def ended_error(self, db: AsyncSession) -> AppError: ...
 
 
-@dataclass
 class Unit:
-    db: AsyncSession
-    audit: AuditTrail
-    settings: Settings
-    session_guard: SessionGuard | None = field(default=None)
-    read_only: bool = field(default=False)
+    """A request's work. Its SQLAlchemy session (`db`) is made when first used: an audited
+    read that is the request's first work runs on a pooled connection of its own without one
+    (see `read`), and a session made after it is autocommit and read-only."""
+
+    def __init__(
+        self,
+        db: AsyncSession | None,
+        audit: AuditTrail,
+        settings: Settings,
+        session_guard: SessionGuard | None = None,
+        read_only: bool = False,
+        *,
+        database: Database | None = None,
+    ) -> None:
+        assert db is not None or database is not None
+        self._db = db
+        self._database = database
+        self.audit = audit
+        self.settings = settings
+        self.session_guard = session_guard
+        self.read_only = read_only
+
+    @property
+    def db(self) -> AsyncSession:
+        if self._db is None:
+            assert self._database is not None
+            maker = self._database.read_only_sessionmaker if self.read_only else None
+            self._db = (maker or self._database.sessionmaker)()
+        return self._db
+
+    @property
+    def has_session(self) -> bool:
+        return self._db is not None
+
+    def in_transaction(self) -> bool:
+        return self._db is not None and self._db.in_transaction()
 
     async def check_session_now(self) -> None:
         """Check and slide the session at once (before an action that ends it, like logout)."""
@@ -70,15 +105,13 @@ class Unit:
         if the session is live, and writes the event only if a row was read. Otherwise the
         ordinary two steps."""
         guard = self.session_guard
-        if guard is None or self.db.in_transaction():
+        if guard is None or self.in_transaction():
             rows = await self.read(query)
             if rows:
                 self.audit.queue(event)
             return rows[0] if rows else None
-        conn = await self._autocommit()
         self.session_guard = None
-        rows = await fetch_in_autocommit(
-            conn,
+        rows = await self._fetch_in_autocommit(
             compose(_READ_RECORDED, touch=guard.touch(), q=query, event=insert_events([event])),
             bookkeeping=True,
         )
@@ -87,12 +120,22 @@ class Unit:
             raise await guard.ended_error(self.db)
         return row if row["found__"] else None
 
-    async def _autocommit(self) -> AsyncConnection:
-        conn = await self.db.connection(
-            execution_options={"isolation_level": "AUTOCOMMIT", READ_ONLY_UNIT: True}
-        )
+    async def _fetch_in_autocommit(
+        self, query: Bound, *, bookkeeping: bool = False
+    ) -> Sequence[Row]:
+        """One statement in autocommit, the unit read-only from then on (before it runs)."""
         self.read_only = True
-        return conn
+        if self._db is None:  # no session: a pooled connection for this statement alone
+            assert self._database is not None
+            return await fetch_on_pool(self._database.engine, query, bookkeeping=bookkeeping)
+        conn = await (
+            self._db.connection()  # already autocommit and read-only
+            if self._db.in_transaction()
+            else self._db.connection(
+                execution_options={"isolation_level": "AUTOCOMMIT", READ_ONLY_UNIT: True}
+            )
+        )
+        return await fetch_in_autocommit(conn, query, bookkeeping=bookkeeping)
 
     async def read(self, query: Bound) -> Sequence[Row]:
         """The SELECT of an audited read (a record by id, a page of a list).
@@ -103,13 +146,11 @@ class Unit:
         client unless that statement succeeded. From then on the unit is read-only: any other
         write on its connection is refused (raised, never silently done outside a transaction).
         """
-        if self.read_only:  # a later read of an autocommit unit: the same connection
-            return await fetch_in_autocommit(await self.db.connection(), query)
-        if self.db.in_transaction():
+        if self.in_transaction() and not self.read_only:
             conn = await self.db.connection()
             stmt, params = statement(query)
             return cast(Sequence[Row], (await conn.execute(stmt, params)).mappings().all())
-        return await fetch_in_autocommit(await self._autocommit(), query)
+        return await self._fetch_in_autocommit(query)
 
 
 async def _touch(db: AsyncSession, guard: SessionGuard) -> bool:
@@ -210,14 +251,20 @@ async def _finish(unit: Unit) -> AppError | None:
     if (
         guard is None
         and not unit.audit.has_pending
-        and (unit.read_only or not unit.db.in_transaction())
+        and (unit.read_only or not unit.in_transaction())
     ):
         return None  # nothing to write, nothing to commit (an autocommit read is done)
     touch = guard.touch() if guard else None
-    if unit.read_only:  # after an autocommit read: one statement on the driver's connection
-        written = await unit.audit.flush_in_autocommit(await unit.db.connection(), touch=touch)
-    else:
-        written = await unit.audit.flush(unit.db, touch=touch)
+    if unit.read_only:  # after an autocommit read: one statement in autocommit too
+        statement_, expected = unit.audit.take_statement(touch=touch)
+        if statement_ is None:
+            return None
+        rows = await unit._fetch_in_autocommit(statement_, bookkeeping=True)
+        if len(rows) != expected:
+            assert guard is not None
+            return await guard.ended_error(unit.db)
+        return None
+    written = await unit.audit.flush(unit.db, touch=touch)
     if not written:
         assert guard is not None
         await unit.db.rollback()
@@ -230,8 +277,7 @@ async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
     state = request.app.state
     database: Database = state.database
     audit = AuditTrail(state.audit_key, current_request_meta())
-    session = database.sessionmaker()
-    unit = Unit(session, audit, state.settings)
+    unit = Unit(None, audit, state.settings, database=database)
     ended: AppError | None = None
     try:
         try:
@@ -240,7 +286,8 @@ async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
             if isinstance(exc, AppError) and exc.commit_work:
                 ended = await _finish(unit)
             else:
-                await session.rollback()
+                if unit.has_session:
+                    await unit.db.rollback()
                 if getattr(exc, "status", None) != 401:
                     ended = await _session_error(unit)
             # A refusal is recorded on its own, unless the work that refused it (a failed
@@ -254,14 +301,16 @@ async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
                 raise ended from exc
             raise
         except BaseException:
-            await session.rollback()
+            if unit.has_session:
+                await unit.db.rollback()
             raise
         ended = await _finish(unit)
         if ended is not None:
             await _record_refusal(database, audit, request, ended)
             raise ended
     finally:
-        await session.close()
+        if unit.has_session:
+            await unit.db.close()
 
 
 # Function scope: the commit happens before the response is sent, so a client never sees
