@@ -11,12 +11,15 @@ response is sent. A refusal (401/403/404) rolls the work back and is then record
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol, cast
 
-from fastapi import Depends, Request
+from anyio import CancelScope
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.anonymous import Closed
@@ -273,46 +276,93 @@ async def _finish(unit: Unit) -> AppError | None:
     return None
 
 
-async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
+_UNIT = "lpl.unit_of_work"
+
+
+async def _run_in_unit(
+    request: Request, handler: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """The route's handler (its dependencies, the endpoint, the answer built) inside the
+    request's unit of work, which is finished before the answer is sent: the events written
+    and committed, or the work rolled back and a refusal recorded on its own. The finishing
+    is shielded from cancellation, as FastAPI shields a dependency's exit."""
     state = request.app.state
     database: Database = state.database
     audit = AuditTrail(state.audit_key, current_request_meta())
     unit = Unit(None, audit, state.settings, database=database)
+    request.scope[_UNIT] = unit
     ended: AppError | None = None
     try:
         try:
-            yield unit
+            response = await handler(request)
         except (AppError, RequestValidationError) as exc:
-            if isinstance(exc, AppError) and exc.commit_work:
-                ended = await _finish(unit)
-            else:
-                if unit.has_session:
-                    await unit.db.rollback()
-                if getattr(exc, "status", None) != 401:
-                    ended = await _session_error(unit)
-            # A refusal is recorded on its own, unless the work that refused it (a failed
-            # login) already recorded it and was committed.
-            refusal = ended or (None if getattr(exc, "commit_work", False) else exc)
-            if isinstance(refusal, AppError) and (
-                refusal.status in AUDITED_REFUSALS or (refusal.status == 429 and not audit.actor)
-            ):
-                await _record_refusal(database, audit, request, refusal)
+            with CancelScope(shield=True):
+                if isinstance(exc, AppError) and exc.commit_work:
+                    ended = await _finish(unit)
+                else:
+                    if unit.has_session:
+                        await unit.db.rollback()
+                    if getattr(exc, "status", None) != 401:
+                        ended = await _session_error(unit)
+                # A refusal is recorded on its own, unless the work that refused it (a failed
+                # login) already recorded it and was committed.
+                refusal = ended or (None if getattr(exc, "commit_work", False) else exc)
+                if isinstance(refusal, AppError) and (
+                    refusal.status in AUDITED_REFUSALS
+                    or (refusal.status == 429 and not audit.actor)
+                ):
+                    await _record_refusal(database, audit, request, refusal)
             if ended is not None:
                 raise ended from exc
             raise
         except BaseException:
-            if unit.has_session:
-                await unit.db.rollback()
+            with CancelScope(shield=True):
+                if unit.has_session:
+                    await unit.db.rollback()
             raise
-        ended = await _finish(unit)
+        with CancelScope(shield=True):
+            ended = await _finish(unit)
+            if ended is not None:
+                await _record_refusal(database, audit, request, ended)
         if ended is not None:
-            await _record_refusal(database, audit, request, ended)
             raise ended
+        return response
     finally:
         if unit.has_session:
-            await unit.db.close()
+            with CancelScope(shield=True):
+                await unit.db.close()
 
 
-# Function scope: the commit happens before the response is sent, so a client never sees
-# data whose audit event failed to commit.
-UnitOfWork = Annotated[Unit, Depends(unit_of_work, scope="function")]
+async def current_unit(request: Request) -> Unit:
+    """The request's unit of work, opened by its route (`UnitOfWorkRoute`)."""
+    try:
+        unit: Unit = request.scope[_UNIT]
+    except KeyError:
+        raise RuntimeError("a route using the unit of work must be a UnitOfWorkRoute") from None
+    return unit
+
+
+def uses_unit(dependant: Dependant) -> bool:
+    return any(d.call is current_unit or uses_unit(d) for d in dependant.dependencies)
+
+
+class UnitOfWorkRoute(APIRoute):
+    """A route whose dependencies or endpoint take the unit of work (`UnitOfWork`): its handler
+    runs inside the unit, opened before the dependencies are solved and finished after the
+    answer is built, before it is sent (the work of a dependency with `yield` of function
+    scope, without its per-request context manager and exit stack)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not uses_unit(self.dependant):
+            return handler
+
+        async def in_unit(request: Request) -> Response:
+            return await _run_in_unit(request, handler)
+
+        return in_unit
+
+
+# The commit happens before the response is sent, so a client never sees data whose audit
+# event failed to commit.
+UnitOfWork = Annotated[Unit, Depends(current_unit)]

@@ -14,11 +14,11 @@ from app.core.errors import problem_responses
 from app.core.etag import set_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.users import service
 from app.users.schemas import AccessReview, UserCreate, UserCreated, UserRead, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=UnitOfWorkRoute)
 
 AdminOnly = Annotated[Principal, Depends(require_role(Role.admin))]
 Reviewer = Annotated[Principal, Depends(require_role(Role.admin, Role.auditor))]
