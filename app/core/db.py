@@ -9,6 +9,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from pydantic_core import from_json
 from sqlalchemy import MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -235,6 +236,10 @@ class Database:
             # Statements' parameters (password hashes, names, addresses) never reach a log or
             # an error message.
             hide_parameters=True,
+            # JSON and JSONB values read are parsed by pydantic-core's parser: the same values
+            # as the standard library's json.loads for any document PostgreSQL stores, in less
+            # than half the time (a page of quotes holds 150 documents).
+            json_deserializer=from_json,
             **engine_args,
         )
         event.listen(
