@@ -158,10 +158,11 @@ def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     lists travel as JSON (unnest would flatten arrays of arrays)."""
     columns = {name: [row[name] for row in rows] for name, _ in _EVENT_COLUMNS}
     for name in _JSON_COLUMNS:
-        columns[name] = [json.dumps(jsonable(v), separators=(",", ":")) for v in columns[name]]
+        columns[name] = [_COMPACT.encode(jsonable(v)) for v in columns[name]]
     return columns
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps(..., separators=) made once
 _EVENT_COLUMNS = (
     ("id", "uuid"),
     ("occurred_at", "timestamptz"),

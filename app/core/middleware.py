@@ -147,15 +147,26 @@ class RequestContextMiddleware:
             template = _route_of(scope)
             method = scope.get("method", "")
             _observe(method, template, status_holder[0], elapsed)
-            access_log.info(
-                "request",
-                extra={
-                    "method": method,
-                    "route": template,
-                    "status": status_holder[0],
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            if access_log.isEnabledFor(logging.INFO):
+                # Logger.info without looking up its caller's file and line in the stack,
+                # which the JSON lines do not show.
+                access_log.handle(
+                    access_log.makeRecord(
+                        access_log.name,
+                        logging.INFO,
+                        __file__,
+                        0,
+                        "request",
+                        (),
+                        None,
+                        extra={
+                            "method": method,
+                            "route": template,
+                            "status": status_holder[0],
+                            "duration_ms": round(elapsed * 1000, 2),
+                        },
+                    )
+                )
             reset_request_meta(token)
 
 

@@ -247,16 +247,20 @@ async def _session_error(unit: Unit) -> AppError | None:
     return await guard.ended_error(unit.db)
 
 
+def _has_work_to_finish(unit: Unit) -> bool:
+    return (
+        unit.session_guard is not None
+        or unit.audit.has_pending
+        or (not unit.read_only and unit.in_transaction())
+    )
+
+
 async def _finish(unit: Unit) -> AppError | None:
     """Write the audit events and slide the session (one statement), then commit.
     Returns the 401 to answer instead when the session has ended (nothing is committed)."""
-    guard, unit.session_guard = unit.session_guard, None
-    if (
-        guard is None
-        and not unit.audit.has_pending
-        and (unit.read_only or not unit.in_transaction())
-    ):
+    if not _has_work_to_finish(unit):
         return None  # nothing to write, nothing to commit (an autocommit read is done)
+    guard, unit.session_guard = unit.session_guard, None
     touch = guard.touch() if guard else None
     if unit.read_only:  # after an autocommit read: one statement in autocommit too
         statement_, expected = unit.audit.take_statement(touch=touch)
@@ -320,10 +324,11 @@ async def _run_in_unit(
                 if unit.has_session:
                     await unit.db.rollback()
             raise
-        with CancelScope(shield=True):
-            ended = await _finish(unit)
-            if ended is not None:
-                await _record_refusal(database, audit, request, ended)
+        if _has_work_to_finish(unit):
+            with CancelScope(shield=True):
+                ended = await _finish(unit)
+                if ended is not None:
+                    await _record_refusal(database, audit, request, ended)
         if ended is not None:
             raise ended
         return response
