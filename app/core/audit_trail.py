@@ -153,6 +153,13 @@ def insert_events(rows: list[dict[str, Any]]) -> Bound:
     return Bound(_INSERT_SQL, _columns(rows))
 
 
+def insert_event(row: dict[str, Any]) -> Bound:
+    """`insert_events` of one event, its values bound one by one (no arrays to unnest)."""
+    values = {name: row[name] for name, _ in _EVENT_COLUMNS}
+    values["details"] = _COMPACT.encode(jsonable(row["details"]))
+    return Bound(_INSERT_ONE_SQL, values)
+
+
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """Events as one array per column, for unnest(): one statement for any number. The id
     lists travel as JSON (unnest would flatten arrays of arrays)."""
@@ -197,6 +204,10 @@ _INSERT_SQL = (
     f"FROM unnest({_ARRAYS}) AS e({_NAMES})"
 )
 _INSERT_EVENTS = text(_INSERT_SQL)
+_ONE = {"details": "jsonb", "subject_ids": "uuid[]", "resource_ids": "varchar[]"}
+_INSERT_ONE_SQL = f"INSERT INTO audit_event ({_NAMES}) SELECT " + ", ".join(
+    f"CAST(:{name} AS {_ONE.get(name, kind)})" for name, kind in _EVENT_COLUMNS
+)
 
 
 def _touch_and_insert(touch: Bound, columns: dict[str, list[Any]]) -> Bound:

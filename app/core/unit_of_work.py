@@ -23,7 +23,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.anonymous import Closed
-from app.core.audit_trail import AuditTrail, Outcome, insert_events
+from app.core.audit_trail import AuditTrail, Outcome, insert_event
 from app.core.config import Settings
 from app.core.db import (
     READ_ONLY_UNIT,
@@ -115,7 +115,7 @@ class Unit:
             return rows[0] if rows else None
         self.session_guard = None
         rows = await self._fetch_in_autocommit(
-            compose(_READ_RECORDED, touch=guard.touch(), q=query, event=insert_events([event])),
+            compose(_READ_RECORDED, touch=guard.touch(), q=query, event=insert_event(event)),
             bookkeeping=True,
         )
         row = rows[0]
