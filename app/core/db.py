@@ -78,6 +78,10 @@ async def fetch_in_autocommit(
     except _Lost as lost:
         await conn.invalidate(lost.error.orig)
         raise lost.error from None
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # cancelled mid-statement, as SQLAlchemy does
+            await conn.invalidate(exc)
+        raise
 
 
 async def fetch_on_pool(
@@ -107,6 +111,12 @@ async def fetch_on_pool(
     except _Lost as lost:
         await greenlet_spawn(pooled.invalidate, lost.error.orig)
         raise lost.error from None
+    except BaseException as exc:
+        if not isinstance(exc, Exception):
+            # Cancelled mid-statement: the connection's state is unknown, so it is closed, not
+            # returned (as SQLAlchemy does for an exit exception during a statement).
+            await greenlet_spawn(pooled.invalidate, exc)
+        raise
     finally:
         await greenlet_spawn(pooled.close)
 

@@ -95,3 +95,21 @@ async def test_the_driver_path_fails_as_sqlalchemy_does(app):
     assert database_failure(raised.value) == "invalid"  # a 422, as on SQLAlchemy's path
     assert not raised.value.connection_invalidated
     assert [dict(r) for r in await unit.read(Bound("SELECT 1 AS v", {}))] == [{"v": 1}]
+
+
+async def test_a_read_cancelled_mid_statement_does_not_return_its_connection(app):
+    """A statement cancelled on the driver's path leaves its connection in an unknown state:
+    it is closed (invalidated), not handed to the next request."""
+    import asyncio
+
+    trail = AuditTrail(audit_key_from(TEST_SECRET), RequestMeta("test", None, None))
+    unit = Unit(None, trail, app.state.settings, database=app.state.database)
+    pool = app.state.database.engine.pool
+    task = asyncio.ensure_future(unit.read(Bound("SELECT pg_sleep(5) AS slept", {})))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert pool.checkedout() == 0
+    again = Unit(None, trail, app.state.settings, database=app.state.database)
+    assert [dict(r) for r in await again.read(Bound("SELECT 1 AS v", {}))] == [{"v": 1}]
