@@ -7,6 +7,11 @@ and a session that ended meanwhile writes nothing (401). An audited read (`Unit.
 statement (with the read itself when the event is known beforehand), and nothing is answered
 before it succeeded; the unit then refuses any other write. The commit happens before the
 response is sent. A refusal (401/403/404) rolls the work back and is then recorded on its own.
+
+The route opens and finishes the unit (`UnitOfWorkRoute`, every router's `route_class`); the
+endpoint and its dependencies take it as `UnitOfWork`. An audited read that is the request's
+first work needs no SQLAlchemy session: its statement runs on the driver's connection of a
+pooled connection checked out for it (app.core.db.fetch_on_pool).
 """
 
 from __future__ import annotations
