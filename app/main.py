@@ -10,7 +10,6 @@ import uuid
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 
 from app.api_docs import install_docs
 from app.applications.router import router as applications_router
@@ -24,7 +23,6 @@ from app.core.audit_trail import AuditTrail
 from app.core.config import Settings
 from app.core.db import Database, resolve_database_url
 from app.core.errors import ANY_ROUTE_PROBLEMS, install_error_handlers, problem_responses
-from app.core.input_guard import InputGuard
 from app.core.logging import configure_logging
 from app.core.middleware import RequestContextMiddleware
 from app.core.migrations import head_revision
@@ -144,26 +142,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
 
     app.add_middleware(
-        InputGuard,
+        RequestContextMiddleware,
+        trusted_proxies=settings.trusted_proxy_list,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        cors={
+            "allow_origins": settings.cors_origin_list,
+            "allow_credentials": True,
+            "allow_methods": ["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
+            "allow_headers": [
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "Idempotency-Key",
+                "X-Requested-With",
+                "X-Request-ID",
+            ],
+            "expose_headers": ["ETag", "Location", "Retry-After", "X-Request-ID"],
+        },
     )
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=settings.cors_origin_list,
-        allow_credentials=True,
-        allow_methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
-        allow_headers=[
-            "Authorization",
-            "Content-Type",
-            "If-Match",
-            "Idempotency-Key",
-            "X-Requested-With",
-            "X-Request-ID",
-        ],
-        expose_headers=["ETag", "Location", "Retry-After", "X-Request-ID"],
-    )
-    app.add_middleware(RequestContextMiddleware, trusted_proxies=settings.trusted_proxy_list)
     install_error_handlers(app)
     # Routes are matched in this order, one by one: the busiest domains first.
     for router in (

@@ -453,13 +453,11 @@ def visibility(caller: Caller, domain: Domain) -> tuple[str, str]:
     staff with need to know: all; anyone else: nothing."""
     if domain.owner is None:
         return "all", "TRUE"
+    # The service's own text (`--check` compares it with app/users/acting_for.py).
     if caller.role == "lawyer":
-        return "own", f"{domain.owner} = :viewer_id"
+        return "own", VISIBLE_OWN.format(owner=domain.owner)
     if caller.role in FIRM_ROLES and caller.firm_id is not None:
-        return "firm", (
-            f"{domain.owner} IN (SELECT member.id FROM app_user AS member"
-            " WHERE member.firm_id = :viewer_firm_id)"
-        )
+        return "firm", VISIBLE_FIRM.format(owner=domain.owner)
     if caller.role in domain.readers:
         return "all", "TRUE"
     return "none", "FALSE"
@@ -733,7 +731,7 @@ async def read_one(
         return call.problem(422, f"{record[:64]} is not an id")
     kind, where = ("own", "r.id = :viewer_id") if own_only else visibility(caller, domain)
     values = {"record_id": record_id, "viewer_id": caller.user_id, **caller.slide()}
-    values["viewer_firm_id"] = caller.firm_id
+    values.update(lawyer_id=caller.user_id, firm_id=caller.firm_id)
     assert pool is not None
     if kind == "own" or domain.subject == "id":
         # The event's subject is known before reading (the caller, whose own record it is, or
@@ -776,8 +774,8 @@ async def read_page(
     if not 1 <= limit <= MAX_LIMIT:
         return call.problem(422, "limit")
     cursor = query.get("cursor") or None
-    values = {"limit_plus_one": limit + 1, "viewer_id": caller.user_id, **caller.slide()}
-    values["viewer_firm_id"] = caller.firm_id
+    values = {"limit_plus_one": limit + 1, **caller.slide()}
+    values.update(lawyer_id=caller.user_id, firm_id=caller.firm_id)
     if cursor is not None:
         position = decode_cursor(cursor)
         try:

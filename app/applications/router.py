@@ -26,9 +26,9 @@ from app.core.errors import problem_responses
 from app.core.etag import etag_of, set_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 
-router = APIRouter(prefix="/applications", tags=["applications"])
+router = APIRouter(prefix="/applications", tags=["applications"], route_class=UnitOfWorkRoute)
 
 Writer = Annotated[Principal, Depends(require_access("applications:write", APPLICANTS))]
 Reader = Annotated[

@@ -16,9 +16,9 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 
-router = APIRouter(prefix="/audit-events", tags=["audit"])
+router = APIRouter(prefix="/audit-events", tags=["audit"], route_class=UnitOfWorkRoute)
 
 # Times a trail can hold: anything else (year 1, a naive time) is refused as invalid input.
 AuditTime = Annotated[

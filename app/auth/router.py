@@ -18,9 +18,9 @@ from app.auth.schemas import (
     TokenRead,
 )
 from app.core.errors import FieldError, Forbidden, InvalidInput, problem_responses
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix="/auth", tags=["auth"], route_class=UnitOfWorkRoute)
 
 
 def _origin_allowed(request: Request) -> bool:

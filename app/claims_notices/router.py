@@ -28,7 +28,7 @@ from app.core.etag import etag_of
 from app.core.idempotency import IdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.documents.attachments import (
     DOWNLOAD_RESPONSES,
     UPLOAD_REQUEST_BODY,
@@ -36,7 +36,7 @@ from app.documents.attachments import (
     download_response,
 )
 
-router = APIRouter(prefix="/claims-notices", tags=["claims notices"])
+router = APIRouter(prefix="/claims-notices", tags=["claims notices"], route_class=UnitOfWorkRoute)
 
 Filer = Annotated[Principal, Depends(require_access("claims:write", service.FILERS))]
 Lister = Annotated[Principal, Depends(require_access("claims:read", service.FILERS))]

@@ -79,11 +79,15 @@ def canonical(fields: Mapping[str, Any]) -> bytes:
     for name in OPTIONAL_MAC_FIELDS:
         if fields.get(name):
             body[name] = jsonable(fields[name])
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _CANONICAL.encode(body).encode()
+
+
+# json.dumps with these options builds an encoder per call; one made once writes the same text.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def event_mac(key: bytes, fields: Mapping[str, Any]) -> str:
-    return hmac.new(key, canonical(fields), hashlib.sha256).hexdigest()
+    return hmac.digest(key, canonical(fields), "sha256").hex()
 
 
 def fold_chain(key: bytes, prev_hash: str, macs: Iterable[str]) -> str:

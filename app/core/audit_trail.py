@@ -140,6 +140,16 @@ class AuditTrail:
         written = await conn.execute(stmt, params, execution_options=options)
         return len(written.all()) == len(rows)
 
+    def take_statement(self, *, touch: Bound | None) -> tuple[Bound | None, int]:
+        """`flush`'s one statement, for a unit of work that runs it itself (in autocommit), and
+        the number of rows it returns when it wrote: the pending events are taken."""
+        rows, self._pending = self._pending, []
+        if touch is None:
+            return (insert_events(rows) if rows else None), 0
+        if not rows:
+            return touch, 1
+        return _touch_and_insert(touch, _columns(rows)), len(rows)
+
 
 def insert_events(rows: list[dict[str, Any]]) -> Bound:
     """The INSERT ... SELECT of these events, as a part for a composed statement (a WHERE
@@ -147,15 +157,23 @@ def insert_events(rows: list[dict[str, Any]]) -> Bound:
     return Bound(_INSERT_SQL, _columns(rows))
 
 
+def insert_event(row: dict[str, Any]) -> Bound:
+    """`insert_events` of one event, its values bound one by one (no arrays to unnest)."""
+    values = {name: row[name] for name, _ in _EVENT_COLUMNS}
+    values["details"] = _COMPACT.encode(jsonable(row["details"]))
+    return Bound(_INSERT_ONE_SQL, values)
+
+
 def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     """Events as one array per column, for unnest(): one statement for any number. The id
     lists travel as JSON (unnest would flatten arrays of arrays)."""
     columns = {name: [row[name] for row in rows] for name, _ in _EVENT_COLUMNS}
     for name in _JSON_COLUMNS:
-        columns[name] = [json.dumps(jsonable(v), separators=(",", ":")) for v in columns[name]]
+        columns[name] = [_COMPACT.encode(jsonable(v)) for v in columns[name]]
     return columns
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps(..., separators=) made once
 _EVENT_COLUMNS = (
     ("id", "uuid"),
     ("occurred_at", "timestamptz"),
@@ -190,6 +208,10 @@ _INSERT_SQL = (
     f"FROM unnest({_ARRAYS}) AS e({_NAMES})"
 )
 _INSERT_EVENTS = text(_INSERT_SQL)
+_ONE = {"details": "jsonb", "subject_ids": "uuid[]", "resource_ids": "varchar[]"}
+_INSERT_ONE_SQL = f"INSERT INTO audit_event ({_NAMES}) SELECT " + ", ".join(
+    f"CAST(:{name} AS {_ONE.get(name, kind)})" for name, kind in _EVENT_COLUMNS
+)
 
 
 def _touch_and_insert(touch: Bound, columns: dict[str, list[Any]]) -> Bound:

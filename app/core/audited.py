@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import RowMapping
-
 from app.core.errors import NotFound
 from app.core.pagination import Keyset, TimeKeyset, split_page
 from app.core.sql import Bound, compose
-from app.core.unit_of_work import Unit
+from app.core.unit_of_work import Row, Unit
 
 ALL = Bound("TRUE", {})
 
@@ -56,7 +54,7 @@ class Source:
         return f"SELECT {self.columns} FROM {self.from_}"  # noqa: S608 (constants)
 
 
-def _subjects(source: Source, rows: Sequence[RowMapping]) -> list[Any]:
+def _subjects(source: Source, rows: Sequence[Row]) -> list[Any]:
     return [row[source.subject] for row in rows] if source.subject else []
 
 
@@ -68,7 +66,7 @@ def _pinned_subject(source: Source, record_id: object, visible: Bound) -> UUID |
 
 async def read_record(
     unit: Unit, source: Source, record_id: object, visible: Bound, *, action: str
-) -> RowMapping:
+) -> Row:
     """The record with this id if the caller may see it (else 404), its read recorded: in one
     statement with the session's slide when the data subject is known beforehand."""
     query = compose(
@@ -77,7 +75,7 @@ async def read_record(
         visible=visible,
     )
     subject = _pinned_subject(source, record_id, visible)
-    row: RowMapping | None
+    row: Row | None
     if subject is not None or source.subject is None:
         event = unit.audit.event(
             action,
@@ -115,7 +113,7 @@ async def read_page(
     limit: int,
     where: Bound = ALL,
     filters: Mapping[str, Any] | None = None,
-) -> tuple[Sequence[RowMapping], str | None]:
+) -> tuple[Sequence[Row], str | None]:
     """One page of the records the caller may see that match `where`, newest first, and the
     cursor of the next page; the read is recorded with the ids it returned."""
     query = compose(

@@ -13,6 +13,9 @@ from app.core.requestctx import current_request_meta_or_none
 _EXTRA_FIELDS = ("method", "route", "status", "duration_ms", "path", "data_dir", "event_count")
 
 
+_ENCODER = json.JSONEncoder(default=str)  # json.dumps(..., default=str), its encoder made once
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -31,7 +34,7 @@ class JsonFormatter(logging.Formatter):
                 entry[name] = getattr(record, name)
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+        return _ENCODER.encode(entry)
 
 
 def configure_logging(level: str = "INFO") -> None:

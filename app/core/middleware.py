@@ -1,5 +1,7 @@
-"""Plain ASGI middleware (cheaper than BaseHTTPMiddleware on every request): request ids and
-client facts, security headers, the JSON access log and Prometheus metrics."""
+"""The one middleware of the app, plain ASGI (cheaper than BaseHTTPMiddleware, and one layer
+instead of three on every request): request ids and client facts, security headers, the JSON
+access log and Prometheus metrics around CORS and the input guard. A request without an
+`Origin` header skips CORS, whose only work for it is adding `Vary: Origin`, done here alike."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ import re
 import time
 import uuid
 from collections.abc import Iterable
+from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.input_guard import InputGuard
 from app.core.requestctx import RequestMeta, reset_request_meta, set_request_meta
 
 access_log = logging.getLogger("app.access")
@@ -66,27 +71,54 @@ def client_ip(scope: Scope, trusted_proxies: Iterable[str]) -> str | None:
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, trusted_proxies: frozenset[str] = frozenset()) -> None:
-        self.app = app
+    """Outermost: the request's context, then CORS (only for a request with an `Origin`) and the
+    input guard (`max_body_bytes`, `max_upload_bytes`), then the app."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        trusted_proxies: frozenset[str] = frozenset(),
+        *,
+        cors: dict[str, Any] | None = None,
+        max_body_bytes: int | None = None,
+        max_upload_bytes: int = 10_485_760,
+    ) -> None:
+        guarded = (
+            app
+            if max_body_bytes is None
+            else InputGuard(app, max_body_bytes=max_body_bytes, max_upload_bytes=max_upload_bytes)
+        )
+        self.app = guarded
+        self.cors = None if cors is None else CORSMiddleware(guarded, **cors)
         self.trusted_proxies = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
-            await self.app(scope, receive, send)
+            await (self.cors or self.app)(scope, receive, send)
             return
+        incoming = user_agent = origin = None
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                incoming = incoming or value.decode("latin-1")
+            elif key == b"user-agent":
+                user_agent = user_agent or value.decode("latin-1")
+            elif key == b"origin":
+                origin = value
         # The request id is always ours (unique per request); the client's own, when it sends a
         # well-formed one, is kept beside it for correlation.
-        incoming = _header(scope, b"x-request-id")
         request_id = uuid.uuid4().hex
         meta = RequestMeta(
             request_id=request_id,
             client_request_id=incoming if incoming and _REQUEST_ID.match(incoming) else None,
             client_ip=client_ip(scope, self.trusted_proxies),
-            user_agent=_header(scope, b"user-agent"),
+            user_agent=user_agent,
         )
         token = set_request_meta(meta)
         path = scope.get("path", "")
         csp = DOCS_CSP if path.startswith(DOCS_PATHS) else API_CSP
+        # CORS answers a request with an Origin; for one without, it only adds `Vary: Origin`.
+        app = self.app if origin is None or self.cors is None else self.cors
+        vary = origin is None and self.cors is not None
         started = time.perf_counter()
         status_holder = [500]
         started_response = [False]
@@ -96,6 +128,8 @@ class RequestContextMiddleware:
                 started_response[0] = True
                 status_holder[0] = message["status"]
                 headers = list(message.get("headers", []))
+                if vary:
+                    _add_vary_origin(headers)
                 present = {k.lower() for k, _ in headers}
                 headers.append((b"x-request-id", request_id.encode()))
                 headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
@@ -107,7 +141,7 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            await app(scope, receive, send_with_headers)
         except Exception:
             # Logged here, where the request id is still known; the client gets a bare 500.
             access_log.exception("unhandled error", extra={"route": _route_of(scope)})
@@ -117,18 +151,54 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - started
             template = _route_of(scope)
             method = scope.get("method", "")
-            REQUESTS.labels(method, template, str(status_holder[0])).inc()
-            LATENCY.labels(method, template).observe(elapsed)
-            access_log.info(
-                "request",
-                extra={
-                    "method": method,
-                    "route": template,
-                    "status": status_holder[0],
-                    "duration_ms": round(elapsed * 1000, 2),
-                },
-            )
+            _observe(method, template, status_holder[0], elapsed)
+            if access_log.isEnabledFor(logging.INFO):
+                # Logger.info without looking up its caller's file and line in the stack,
+                # which the JSON lines do not show.
+                access_log.handle(
+                    access_log.makeRecord(
+                        access_log.name,
+                        logging.INFO,
+                        __file__,
+                        0,
+                        "request",
+                        (),
+                        None,
+                        extra={
+                            "method": method,
+                            "route": template,
+                            "status": status_holder[0],
+                            "duration_ms": round(elapsed * 1000, 2),
+                        },
+                    )
+                )
             reset_request_meta(token)
+
+
+def _add_vary_origin(headers: list[tuple[bytes, bytes]]) -> None:
+    """`Vary: Origin` as Starlette's CORSMiddleware adds it to an answer to a request without
+    an Origin: joined to the response's own Vary values, in the first one's place."""
+    at = [i for i, (k, _) in enumerate(headers) if k.lower() == b"vary"]
+    if not at:
+        headers.append((b"vary", b"Origin"))
+        return
+    joined = b", ".join([*(headers[i][1] for i in at), b"Origin"])
+    headers[at[0]] = (b"vary", joined)
+    for i in reversed(at[1:]):
+        del headers[i]
+
+
+_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+
+def _observe(method: str, route: str, status: int, elapsed: float) -> None:
+    """The request's metrics; each label set's children looked up once."""
+    children = _children.get((method, route, status))
+    if children is None:
+        children = (REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route))
+        _children[(method, route, status)] = children
+    children[0].inc()
+    children[1].observe(elapsed)
 
 
 def _route_of(scope: Scope) -> str:

@@ -75,6 +75,20 @@ def statement(query: Bound) -> tuple[TextClause, Mapping[str, Any]]:
     return _text(query.sql), query.params
 
 
+@cache
+def positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """The driver's form of a statement: each `:name` replaced by `$n` (a name used twice is one
+    `$n`), and the names in the order of their numbers. Built once per statement text."""
+    names: list[str] = []
+
+    def number(m: re.Match[str]) -> str:
+        if m.group(1) not in names:
+            names.append(m.group(1))
+        return f"${names.index(m.group(1)) + 1}"
+
+    return _BIND.sub(number, sql), tuple(names)
+
+
 def as_clause(condition: Bound) -> TextClause:
     """A condition for a SQLAlchemy statement (an ORM load that locks its row, say)."""
     return text(condition.sql).bindparams(**condition.params)

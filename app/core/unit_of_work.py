@@ -7,27 +7,42 @@ and a session that ended meanwhile writes nothing (401). An audited read (`Unit.
 statement (with the read itself when the event is known beforehand), and nothing is answered
 before it succeeded; the unit then refuses any other write. The commit happens before the
 response is sent. A refusal (401/403/404) rolls the work back and is then recorded on its own.
+
+The route opens and finishes the unit (`UnitOfWorkRoute`, every router's `route_class`); the
+endpoint and its dependencies take it as `UnitOfWork`. An audited read that is the request's
+first work needs no SQLAlchemy session: its statement runs on the driver's connection of a
+pooled connection checked out for it (app.core.db.fetch_on_pool).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, cast
 
-from fastapi import Depends, Request
+from anyio import CancelScope
+from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from fastapi.routing import APIRoute
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.anonymous import Closed
-from app.core.audit_trail import AuditTrail, Outcome, insert_events
+from app.core.audit_trail import AuditTrail, Outcome, insert_event
 from app.core.config import Settings
-from app.core.db import READ_ONLY_UNIT, UNIT_BOOKKEEPING, Database
+from app.core.db import (
+    READ_ONLY_UNIT,
+    UNIT_BOOKKEEPING,
+    Database,
+    fetch_in_autocommit,
+    fetch_on_pool,
+)
 from app.core.errors import AppError
 from app.core.requestctx import current_request_meta
 from app.core.sql import Bound, compose, statement
+
+# A row an audited read returns, by column name.
+Row = Mapping[str, Any]
 
 AUDITED_REFUSALS = frozenset({401, 403, 404})
 AUDIT_ACTION = "x-audit-action"
@@ -48,13 +63,43 @@ class SessionGuard(Protocol):
     async def ended_error(self, db: AsyncSession) -> AppError: ...
 
 
-@dataclass
 class Unit:
-    db: AsyncSession
-    audit: AuditTrail
-    settings: Settings
-    session_guard: SessionGuard | None = field(default=None)
-    read_only: bool = field(default=False)
+    """A request's work. Its SQLAlchemy session (`db`) is made when first used: an audited
+    read that is the request's first work runs on a pooled connection of its own without one
+    (see `read`), and a session made after it is autocommit and read-only."""
+
+    def __init__(
+        self,
+        db: AsyncSession | None,
+        audit: AuditTrail,
+        settings: Settings,
+        session_guard: SessionGuard | None = None,
+        read_only: bool = False,
+        *,
+        database: Database | None = None,
+    ) -> None:
+        assert db is not None or database is not None
+        self._db = db
+        self._database = database
+        self.audit = audit
+        self.settings = settings
+        self.session_guard = session_guard
+        self.read_only = read_only
+
+    @property
+    def db(self) -> AsyncSession:
+        if self._db is None:
+            assert self._database is not None
+            maker = self._database.read_only_sessionmaker if self.read_only else None
+            self._db = (maker or self._database.sessionmaker)()
+        return self._db
+
+    @property
+    def has_session(self) -> bool:
+        return self._db is not None
+
+    def in_transaction(self) -> bool:
+        return self._db is not None and self._db.in_transaction()
 
     async def check_session_now(self) -> None:
         """Check and slide the session at once (before an action that ends it, like logout)."""
@@ -62,36 +107,45 @@ class Unit:
         if guard is not None and not await _touch(self.db, guard):
             raise await guard.ended_error(self.db)
 
-    async def read_recorded(self, query: Bound, event: dict[str, Any]) -> RowMapping | None:
+    async def read_recorded(self, query: Bound, event: dict[str, Any]) -> Row | None:
         """A read of one row whose audit event is known before it is read (its data subject
         is): as the request's first work, one statement slides the session, reads the row only
         if the session is live, and writes the event only if a row was read. Otherwise the
         ordinary two steps."""
         guard = self.session_guard
-        if guard is None or self.db.in_transaction():
+        if guard is None or self.in_transaction():
             rows = await self.read(query)
             if rows:
                 self.audit.queue(event)
             return rows[0] if rows else None
-        conn = await self._autocommit()
         self.session_guard = None
-        statement_, params = statement(
-            compose(_READ_RECORDED, touch=guard.touch(), q=query, event=insert_events([event]))
+        rows = await self._fetch_in_autocommit(
+            compose(_READ_RECORDED, touch=guard.touch(), q=query, event=insert_event(event)),
+            bookkeeping=True,
         )
-        result = await conn.execute(statement_, params, execution_options={UNIT_BOOKKEEPING: True})
-        row = result.mappings().one()
+        row = rows[0]
         if not row["session_alive__"]:
             raise await guard.ended_error(self.db)
         return row if row["found__"] else None
 
-    async def _autocommit(self) -> AsyncConnection:
-        conn = await self.db.connection(
-            execution_options={"isolation_level": "AUTOCOMMIT", READ_ONLY_UNIT: True}
-        )
+    async def _fetch_in_autocommit(
+        self, query: Bound, *, bookkeeping: bool = False
+    ) -> Sequence[Row]:
+        """One statement in autocommit, the unit read-only from then on (before it runs)."""
         self.read_only = True
-        return conn
+        if self._db is None:  # no session: a pooled connection for this statement alone
+            assert self._database is not None
+            return await fetch_on_pool(self._database.engine, query, bookkeeping=bookkeeping)
+        conn = await (
+            self._db.connection()  # already autocommit and read-only
+            if self._db.in_transaction()
+            else self._db.connection(
+                execution_options={"isolation_level": "AUTOCOMMIT", READ_ONLY_UNIT: True}
+            )
+        )
+        return await fetch_in_autocommit(conn, query, bookkeeping=bookkeeping)
 
-    async def read(self, query: Bound) -> Sequence[RowMapping]:
+    async def read(self, query: Bound) -> Sequence[Row]:
         """The SELECT of an audited read (a record by id, a page of a list).
 
         As the first work of a request it runs in autocommit: the request's one write is then
@@ -100,9 +154,11 @@ class Unit:
         client unless that statement succeeded. From then on the unit is read-only: any other
         write on its connection is refused (raised, never silently done outside a transaction).
         """
-        conn = await (self.db.connection() if self.db.in_transaction() else self._autocommit())
-        stmt, params = statement(query)
-        return (await conn.execute(stmt, params)).mappings().all()
+        if self.in_transaction() and not self.read_only:
+            conn = await self.db.connection()
+            stmt, params = statement(query)
+            return cast(Sequence[Row], (await conn.execute(stmt, params)).mappings().all())
+        return await self._fetch_in_autocommit(query)
 
 
 async def _touch(db: AsyncSession, guard: SessionGuard) -> bool:
@@ -196,17 +252,31 @@ async def _session_error(unit: Unit) -> AppError | None:
     return await guard.ended_error(unit.db)
 
 
+def _has_work_to_finish(unit: Unit) -> bool:
+    return (
+        unit.session_guard is not None
+        or unit.audit.has_pending
+        or (not unit.read_only and unit.in_transaction())
+    )
+
+
 async def _finish(unit: Unit) -> AppError | None:
     """Write the audit events and slide the session (one statement), then commit.
     Returns the 401 to answer instead when the session has ended (nothing is committed)."""
-    guard, unit.session_guard = unit.session_guard, None
-    if (
-        guard is None
-        and not unit.audit.has_pending
-        and (unit.read_only or not unit.db.in_transaction())
-    ):
+    if not _has_work_to_finish(unit):
         return None  # nothing to write, nothing to commit (an autocommit read is done)
-    written = await unit.audit.flush(unit.db, touch=guard.touch() if guard else None)
+    guard, unit.session_guard = unit.session_guard, None
+    touch = guard.touch() if guard else None
+    if unit.read_only:  # after an autocommit read: one statement in autocommit too
+        statement_, expected = unit.audit.take_statement(touch=touch)
+        if statement_ is None:
+            return None
+        rows = await unit._fetch_in_autocommit(statement_, bookkeeping=True)
+        if len(rows) != expected:
+            assert guard is not None
+            return await guard.ended_error(unit.db)
+        return None
+    written = await unit.audit.flush(unit.db, touch=touch)
     if not written:
         assert guard is not None
         await unit.db.rollback()
@@ -215,44 +285,94 @@ async def _finish(unit: Unit) -> AppError | None:
     return None
 
 
-async def unit_of_work(request: Request) -> AsyncIterator[Unit]:
+_UNIT = "lpl.unit_of_work"
+
+
+async def _run_in_unit(
+    request: Request, handler: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """The route's handler (its dependencies, the endpoint, the answer built) inside the
+    request's unit of work, which is finished before the answer is sent: the events written
+    and committed, or the work rolled back and a refusal recorded on its own. The finishing
+    is shielded from cancellation, as FastAPI shields a dependency's exit."""
     state = request.app.state
     database: Database = state.database
     audit = AuditTrail(state.audit_key, current_request_meta())
-    session = database.sessionmaker()
-    unit = Unit(session, audit, state.settings)
+    unit = Unit(None, audit, state.settings, database=database)
+    request.scope[_UNIT] = unit
     ended: AppError | None = None
     try:
         try:
-            yield unit
+            response = await handler(request)
         except (AppError, RequestValidationError) as exc:
-            if isinstance(exc, AppError) and exc.commit_work:
-                ended = await _finish(unit)
-            else:
-                await session.rollback()
-                if getattr(exc, "status", None) != 401:
-                    ended = await _session_error(unit)
-            # A refusal is recorded on its own, unless the work that refused it (a failed
-            # login) already recorded it and was committed.
-            refusal = ended or (None if getattr(exc, "commit_work", False) else exc)
-            if isinstance(refusal, AppError) and (
-                refusal.status in AUDITED_REFUSALS or (refusal.status == 429 and not audit.actor)
-            ):
-                await _record_refusal(database, audit, request, refusal)
+            with CancelScope(shield=True):
+                if isinstance(exc, AppError) and exc.commit_work:
+                    ended = await _finish(unit)
+                else:
+                    if unit.has_session:
+                        await unit.db.rollback()
+                    if getattr(exc, "status", None) != 401:
+                        ended = await _session_error(unit)
+                # A refusal is recorded on its own, unless the work that refused it (a failed
+                # login) already recorded it and was committed.
+                refusal = ended or (None if getattr(exc, "commit_work", False) else exc)
+                if isinstance(refusal, AppError) and (
+                    refusal.status in AUDITED_REFUSALS
+                    or (refusal.status == 429 and not audit.actor)
+                ):
+                    await _record_refusal(database, audit, request, refusal)
             if ended is not None:
                 raise ended from exc
             raise
         except BaseException:
-            await session.rollback()
+            with CancelScope(shield=True):
+                if unit.has_session:
+                    await unit.db.rollback()
             raise
-        ended = await _finish(unit)
+        if _has_work_to_finish(unit):
+            with CancelScope(shield=True):
+                ended = await _finish(unit)
+                if ended is not None:
+                    await _record_refusal(database, audit, request, ended)
         if ended is not None:
-            await _record_refusal(database, audit, request, ended)
             raise ended
+        return response
     finally:
-        await session.close()
+        if unit.has_session:
+            with CancelScope(shield=True):
+                await unit.db.close()
 
 
-# Function scope: the commit happens before the response is sent, so a client never sees
-# data whose audit event failed to commit.
-UnitOfWork = Annotated[Unit, Depends(unit_of_work, scope="function")]
+async def current_unit(request: Request) -> Unit:
+    """The request's unit of work, opened by its route (`UnitOfWorkRoute`)."""
+    try:
+        unit: Unit = request.scope[_UNIT]
+    except KeyError:
+        raise RuntimeError("a route using the unit of work must be a UnitOfWorkRoute") from None
+    return unit
+
+
+def uses_unit(dependant: Dependant) -> bool:
+    return any(d.call is current_unit or uses_unit(d) for d in dependant.dependencies)
+
+
+class UnitOfWorkRoute(APIRoute):
+    """A route whose dependencies or endpoint take the unit of work (`UnitOfWork`): its handler
+    runs inside the unit, opened before the dependencies are solved and finished after the
+    answer is built, before it is sent (the work of a dependency with `yield` of function
+    scope, without its per-request context manager and exit stack)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        if not uses_unit(self.dependant):
+            return handler
+
+        async def in_unit(request: Request) -> Response:
+            return await _run_in_unit(request, handler)
+
+        return in_unit
+
+
+# The commit happens before the response is sent, so a client never sees data whose audit
+# event failed to commit.
+UnitOfWork = Annotated[Unit, Depends(current_unit)]

@@ -15,7 +15,7 @@ from app.core.errors import problem_responses
 from app.core.etag import etag_of
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.documents.attachments import (
     DOWNLOAD_RESPONSES,
     UPLOAD_REQUEST_BODY,
@@ -34,7 +34,7 @@ from app.exemptions.schemas import (
     ReviewCreate,
 )
 
-router = APIRouter(prefix="/exemptions", tags=["exemptions"])
+router = APIRouter(prefix="/exemptions", tags=["exemptions"], route_class=UnitOfWorkRoute)
 
 Filer = Annotated[Principal, Depends(require_access("exemptions:write", service.FILERS))]
 Lister = Annotated[

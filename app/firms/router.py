@@ -10,11 +10,11 @@ from app.auth.dependencies import CurrentPrincipal, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.firms import service
 from app.firms.schemas import FirmCreate, FirmRead
 
-router = APIRouter(prefix="/firms", tags=["firms"])
+router = APIRouter(prefix="/firms", tags=["firms"], route_class=UnitOfWorkRoute)
 
 AdminOnly = Annotated[Principal, Depends(require_role(Role.admin))]
 Staff = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]

@@ -10,8 +10,9 @@ from pydantic import BaseModel, Field
 
 from app.core.config import AppEnv
 from app.core.errors import NotAuthenticated, NotFound, ServiceUnavailable, problem_responses
+from app.core.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=UnitOfWorkRoute)
 
 
 class Health(BaseModel):

@@ -14,7 +14,7 @@ from app.core.errors import problem_responses
 from app.core.idempotency import IdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.payments import accounts, service
 from app.payments.processor import SIGNATURE_HEADER, Processor, SimulatedProcessor
 from app.payments.schemas import (
@@ -29,7 +29,7 @@ from app.payments.schemas import (
 )
 from app.users.acting_for import ACTING_ROLES
 
-router = APIRouter(prefix="/payments", tags=["payments"])
+router = APIRouter(prefix="/payments", tags=["payments"], route_class=UnitOfWorkRoute)
 
 PAYERS = ACTING_ROLES | {Role.finance}
 READERS = PAYERS | {Role.customer_service}

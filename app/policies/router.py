@@ -13,7 +13,7 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.policies import service
 from app.policies.models import RealEstateStatus
 from app.policies.repository import POLICY_READERS
@@ -21,7 +21,7 @@ from app.policies.schemas import ChangeCreate, ChangeRead, PolicyDetail, RealEst
 from app.policies.service import CHANGE_REQUESTERS
 from app.users.acting_for import ACTING_ROLES
 
-router = APIRouter(prefix="/policies", tags=["policies"])
+router = APIRouter(prefix="/policies", tags=["policies"], route_class=UnitOfWorkRoute)
 
 Reader = Annotated[
     Principal, Depends(require_access("applications:read", ACTING_ROLES | POLICY_READERS))

@@ -14,13 +14,13 @@ from app.core.errors import problem_responses
 from app.core.idempotency import OptionalIdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.quotes import service
 from app.quotes.repository import QUOTE_READERS
 from app.quotes.schemas import QuoteCreate, QuoteRead, RateTableRead
 from app.users.acting_for import ACTING_ROLES
 
-router = APIRouter(prefix="/quotes", tags=["quotes"])
+router = APIRouter(prefix="/quotes", tags=["quotes"], route_class=UnitOfWorkRoute)
 
 QuoteWriter = Annotated[Principal, Depends(require_access("quotes:write", ACTING_ROLES))]
 QuoteReader = Annotated[
@@ -98,7 +98,7 @@ async def list_quotes(
     return model_response(page)
 
 
-rate_tables_router = APIRouter(prefix="/rate-tables", tags=["quotes"])
+rate_tables_router = APIRouter(prefix="/rate-tables", tags=["quotes"], route_class=UnitOfWorkRoute)
 AnyoneSignedIn = Annotated[Principal, Depends(require_access("quotes:read", frozenset(Role)))]
 
 

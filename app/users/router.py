@@ -11,14 +11,14 @@ from app.accounts.roles import Role
 from app.auth.dependencies import CurrentPrincipal, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import set_etag
+from app.core.etag import etag_of, set_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.users import service
 from app.users.schemas import AccessReview, UserCreate, UserCreated, UserRead, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix="/users", tags=["users"], route_class=UnitOfWorkRoute)
 
 AdminOnly = Annotated[Principal, Depends(require_role(Role.admin))]
 Reviewer = Annotated[Principal, Depends(require_role(Role.admin, Role.auditor))]
@@ -33,10 +33,9 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
     response_model=UserRead,
     responses=problem_responses(401),
 )
-async def get_me(unit: UnitOfWork, principal: CurrentPrincipal, response: Response) -> UserRead:
+async def get_me(unit: UnitOfWork, principal: CurrentPrincipal) -> Response:
     user = await service.read_me(unit, principal)
-    set_etag(response, user.version)
-    return user
+    return model_response(user, headers={"ETag": etag_of(user.version)})
 
 
 @router.get(
@@ -112,10 +111,9 @@ async def list_users(
     response_model=UserRead,
     responses=problem_responses(401, 403, 404),
 )
-async def get_user(unit: UnitOfWork, _: AdminOnly, user_id: UUID, response: Response) -> UserRead:
+async def get_user(unit: UnitOfWork, _: AdminOnly, user_id: UUID) -> Response:
     user = await service.read_user(unit, user_id)
-    set_etag(response, user.version)
-    return user
+    return model_response(user, headers={"ETag": etag_of(user.version)})
 
 
 @router.patch(

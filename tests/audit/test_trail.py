@@ -94,7 +94,8 @@ async def test_a_read_whose_event_cannot_be_written_returns_nothing(app, client,
 
     # the event of a read is built for the statement that reads (one round trip), or flushed
     monkeypatch.setattr(AuditTrail, "flush", broken)
-    monkeypatch.setattr("app.core.unit_of_work.insert_events", broken)
+    monkeypatch.setattr(AuditTrail, "take_statement", broken)
+    monkeypatch.setattr("app.core.unit_of_work.insert_event", broken)
     response = await client.get("/users/me", headers=bearer(token))
     assert response.status_code == 500
     assert response.headers["content-type"].startswith("application/problem+json")

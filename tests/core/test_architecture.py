@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from app.core.unit_of_work import AUDIT_ACTION
+from app.core.unit_of_work import AUDIT_ACTION, UnitOfWorkRoute, uses_unit
 from app.main import create_app
 from tests.conftest import make_settings
 
@@ -54,3 +54,19 @@ def test_every_route_names_its_audit_action(database_url):
         if path not in UNAUDITED and AUDIT_ACTION not in (route.openapi_extra or {})
     ]
     assert missing == [], "declare openapi_extra=audited_as(...) on these routes"
+
+
+def test_every_route_that_takes_the_unit_of_work_runs_inside_it(database_url):
+    """A route whose dependencies take `UnitOfWork` must be a UnitOfWorkRoute (its router's
+    route_class), which opens and finishes the unit around it; else the unit is missing."""
+    app = create_app(make_settings(database_url))
+    routes = [(c.original_route, c.path) for c in iter_route_contexts(app.routes)]
+    api = [(route, path) for route, path in routes if isinstance(route, APIRoute)]
+    assert len(api) > 30, "the walk no longer finds the app's routes"
+    assert sum(uses_unit(route.dependant) for route, _ in api) > 30
+    outside = [
+        f"{sorted(route.methods)} {path}"
+        for route, path in api
+        if uses_unit(route.dependant) and not isinstance(route, UnitOfWorkRoute)
+    ]
+    assert outside == [], "give these routes' routers route_class=UnitOfWorkRoute"

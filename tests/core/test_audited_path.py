@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from app.core.audit_chain import audit_key_from
 from app.core.audit_trail import AuditTrail
 from app.core.db import WriteAfterAutocommitRead
+from app.core.errors import database_failure
 from app.core.requestctx import RequestMeta
 from app.core.sql import Bound, compose
-from app.core.unit_of_work import Unit
+from app.core.unit_of_work import Unit, _finish
 from tests.conftest import TEST_SECRET
 
 
@@ -60,3 +62,54 @@ async def test_after_an_autocommit_read_only_the_units_bookkeeping_may_write(app
         assert await unit.audit.flush(session)  # the audit events still go in
     async with app.state.database.engine.connect() as conn:
         assert await conn.scalar(text("SELECT count(*) FROM audit_event")) == 1
+
+
+async def test_a_unit_reads_without_a_session_on_a_pooled_connection_and_stays_read_only(app):
+    """A request's first audited read needs no SQLAlchemy session: it runs on a pooled
+    connection of its own; a session made after it is autocommit and read-only, as is the
+    driver's path, and the bookkeeping still writes."""
+    trail = AuditTrail(audit_key_from(TEST_SECRET), RequestMeta("test", None, None))
+    unit = Unit(None, trail, app.state.settings, database=app.state.database)
+    rows = await unit.read(Bound("SELECT CAST(:v AS int) AS v", {"v": 7}))
+    assert [dict(r) for r in rows] == [{"v": 7}]
+    assert unit.read_only and not unit.has_session
+    with pytest.raises(WriteAfterAutocommitRead):
+        await unit.read(Bound("CREATE TEMPORARY TABLE t (x int)", {}))
+    try:
+        with pytest.raises(WriteAfterAutocommitRead):
+            await unit.db.execute(text("CREATE TEMPORARY TABLE t (x int)"))
+        assert [dict(r) for r in await unit.read(Bound("SELECT 8 AS v", {}))] == [{"v": 8}]
+        unit.audit.record("test.read")
+        assert await _finish(unit) is None  # the event goes in
+    finally:
+        await unit.db.close()
+    async with app.state.database.engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM audit_event")) == 1
+
+
+async def test_the_driver_path_fails_as_sqlalchemy_does(app):
+    trail = AuditTrail(audit_key_from(TEST_SECRET), RequestMeta("test", None, None))
+    unit = Unit(None, trail, app.state.settings, database=app.state.database)
+    with pytest.raises(DBAPIError) as raised:
+        await unit.read(Bound("SELECT 1 / CAST(:v AS int) AS v", {"v": 0}))
+    assert database_failure(raised.value) == "invalid"  # a 422, as on SQLAlchemy's path
+    assert not raised.value.connection_invalidated
+    assert [dict(r) for r in await unit.read(Bound("SELECT 1 AS v", {}))] == [{"v": 1}]
+
+
+async def test_a_read_cancelled_mid_statement_does_not_return_its_connection(app):
+    """A statement cancelled on the driver's path leaves its connection in an unknown state:
+    it is closed (invalidated), not handed to the next request."""
+    import asyncio
+
+    trail = AuditTrail(audit_key_from(TEST_SECRET), RequestMeta("test", None, None))
+    unit = Unit(None, trail, app.state.settings, database=app.state.database)
+    pool = app.state.database.engine.pool
+    task = asyncio.ensure_future(unit.read(Bound("SELECT pg_sleep(5) AS slept", {})))
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert pool.checkedout() == 0
+    again = Unit(None, trail, app.state.settings, database=app.state.database)
+    assert [dict(r) for r in await again.read(Bound("SELECT 1 AS v", {}))] == [{"v": 1}]

@@ -191,6 +191,37 @@ async def test_cors_allows_only_the_configured_origins(app_factory):
         assert "access-control-allow-origin" not in response.headers
 
 
+@pytest.mark.parametrize(
+    "own",
+    [[], [(b"vary", b"Accept")], [(b"vary", b"Accept"), (b"x-a", b"1"), (b"vary", b"Cookie")]],
+)
+async def test_an_answer_without_origin_varies_as_cors_would_say(own):
+    """The middleware skips CORS for a request without an Origin and adds its `Vary: Origin`
+    itself: the same headers as Starlette's CORSMiddleware gives."""
+    from starlette.middleware.cors import CORSMiddleware
+
+    from app.core.middleware import _add_vary_origin
+
+    async def inner(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": list(own)})
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    cors = CORSMiddleware(inner, allow_origins=["https://portal.example"], allow_credentials=True)
+    await cors({"type": "http", "method": "GET", "headers": []}, None, send)
+    ours = list(own)
+    _add_vary_origin(ours)
+    assert ours == [tuple(h) for h in sent[0]["headers"]]
+
+
+async def test_answers_say_vary_origin(client):
+    response = await client.get("/healthz")
+    assert response.headers.get_list("vary") == ["Origin"]
+
+
 # --- problem+json -------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request, Response
 from app.auth.dependencies import CurrentPrincipal
 from app.core.errors import NotFound
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, audited_as
+from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.documents.attachments import (
     Attachment,
     attach,
@@ -34,7 +34,7 @@ PARENT = "test_parent"
 
 
 def _router() -> APIRouter:
-    router = APIRouter(prefix="/test-parents/{parent_id}/documents")
+    router = APIRouter(prefix="/test-parents/{parent_id}/documents", route_class=UnitOfWorkRoute)
 
     @router.post("", status_code=201, openapi_extra=audited_as("test_parent.document.upload"))
     async def upload(
