@@ -18,6 +18,11 @@ Round trips, each statement in autocommit (one implicit transaction per statemen
   slide and the event's insert in one statement, which writes nothing when the session ended;
 - POST /quotes: ONE statement (slide, insert the quote, insert the event).
 
+A claims notice is read with its claims file, its calls and its policy's cover as JSON subqueries
+(the service's `NOTICES` text); its deductible and sublimits, and an exemption's coverage while
+exempt, come from the service's pure rules (that is the work), everything around them is the
+floor's own.
+
 Run: python bench/floor.py --port 8101 (DATABASE_URL, SECRET_KEY, and optionally AUDIT_KEY,
 SESSION_IDLE_TIMEOUT_SECONDS, JWT_ISSUER, JWT_AUDIENCE, DB_POOL_SIZE as for the service).
 `python bench/floor.py --check` reports where the service's SQL has drifted from the floor's.
@@ -36,6 +41,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
@@ -56,6 +62,20 @@ try:
     from app.core.audit_trail import _EVENT_COLUMNS
 except ImportError:  # pragma: no cover
     from app.audit.recorder import _EVENT_COLUMNS  # type: ignore
+from app.claims_notices.rules import (
+    DeductibleFacts,
+    SublimitFacts,
+    applicable_sublimits,
+    claim_deductible,
+)
+from app.claims_notices.schemas import NoticeFacts
+from app.exemptions.form import Reason
+from app.exemptions.rules import (
+    PRACTICE_AGGREGATE,
+    PRACTICE_PER_CLAIM,
+    PolicyLimits,
+    coverage_while_exempt,
+)
 from app.quotes.rate_tables import available_years, load_rate_table
 from app.quotes.rules import (
     Deductible,
@@ -93,6 +113,7 @@ FIRM_ROLES = frozenset({"firm_admin", "integration"})
 QUOTE_READERS = frozenset({"customer_service", "underwriter", "finance"})
 APPLICATION_READERS = frozenset({"customer_service", "underwriter"})
 POLICY_READERS = frozenset({"customer_service", "underwriter", "finance"})
+EXEMPTION_READERS = frozenset({"customer_service", "underwriter", "finance"})
 MAX_LIMIT = 200
 
 # --- SQL ---------------------------------------------------------------------------------
@@ -172,6 +193,8 @@ class Domain:
     newest_first: bool
     readers: frozenset[str]
     render: Callable[[Any], dict[str, Any]]
+    # the domain's own rule for who sees what, (kind, SQL) for a caller; None: `visibility`'s
+    rule: Callable[[Caller], tuple[str, str]] | None = None
 
 
 def money(v: Any) -> str:
@@ -252,6 +275,7 @@ def policy_json(row: Any) -> dict[str, Any]:
         "part_time": row["part_time"],
         "real_estate_status": row["real_estate_status"],
         "real_estate_since": row["real_estate_since"],
+        "cover_ends": row["cover_ends"],
         "premium": money(row["premium"]),
         "tax": money(row["tax"]),
         "total": money(row["total"]),
@@ -339,8 +363,8 @@ APPLICATIONS = Domain(
 POLICIES = Domain(
     "policy",
     "SELECT r.id, r.application_id, r.lawyer_id, r.firm_id, r.program_year, r.effective_date,"
-    " r.deductible, r.part_time, r.real_estate_status, r.real_estate_since, r.premium, r.tax,"
-    " r.total, r.issued_at FROM policy AS r",
+    " r.deductible, r.part_time, r.real_estate_status, r.real_estate_since, r.cover_ends,"
+    " r.premium, r.tax, r.total, r.issued_at FROM policy AS r",
     owner="r.lawyer_id",
     subject="lawyer_id",
     order="r.issued_at",
@@ -371,6 +395,259 @@ EVENTS = Domain(
     readers=frozenset(),
     render=fields_json(EVENT_FIELDS),
 )
+
+
+# Claims notices (app/claims_notices): the notice with its claims file, its calls and its
+# policy's cover as JSON subqueries, one statement; the deductible and the sublimits computed by
+# the service's pure rules (app/claims_notices/rules.py) from the facts and the cover.
+NOTICE_FILE = (
+    "(SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.position), '[]'::jsonb)"
+    " FROM claim_file_entry AS e WHERE e.notice_id = r.id)"
+)
+NOTICE_CALLS = (
+    "(SELECT coalesce(jsonb_agg(to_jsonb(c) ORDER BY c.cumulative), '[]'::jsonb)"
+    " FROM deductible_call AS c WHERE c.notice_id = r.id)"
+)
+NOTICE_COVER = (
+    "(SELECT jsonb_build_object('id', p.id, 'program_year', p.program_year,"
+    " 'deductible', p.deductible, 'options', p.options,"
+    " 'real_estate_status', p.real_estate_status)"
+    " FROM policy AS p WHERE p.id = r.policy_id)"
+)
+NOTICE_COLUMNS = (
+    f"r.*, {NOTICE_FILE} AS file__, {NOTICE_CALLS} AS calls__, {NOTICE_COVER} AS cover__"
+)
+# A notice's facts as answered: the stored ones over the defaults of every fact (read once).
+FACT_DEFAULTS = NoticeFacts().model_dump(mode="json")
+INCLUDED_INNOCENT_PARTY = Decimal("250000.00")
+CENT = Decimal("0.01")
+
+
+def notices_visible(caller: Caller) -> tuple[str, str]:
+    """app/claims_notices/repository.py `visible_to`: the lawyer their own; a firm admin or
+    integration what it filed for a current member of its firm; claims staff every notice
+    filed and their own drafts; nobody else any."""
+    if caller.role == "claims":
+        return "all", "(r.status <> 'draft' OR r.filed_by_id = CAST(:viewer_id AS uuid))"
+    if caller.role == "lawyer":
+        return "own", VISIBLE_OWN.format(owner="r.lawyer_id")
+    if caller.role in FIRM_ROLES and caller.firm_id is not None:
+        return "firm", (
+            VISIBLE_FIRM.format(owner="r.lawyer_id")
+            + " AND r.filed_by_id = CAST(:viewer_id AS uuid)"
+        )
+    return "none", "FALSE"
+
+
+def _money_or_none(v: Any) -> str | None:
+    return None if v is None else money(Decimal(str(v)))
+
+
+def _stamp(v: str) -> datetime:
+    return datetime.fromisoformat(v)
+
+
+def notice_json(row: Any) -> dict[str, Any]:
+    facts = {**FACT_DEFAULTS, **(row["facts"] or {})}
+    steps = list(row["social_engineering_steps"] or [])
+    facts["social_engineering_steps"] = steps
+    cover = row["cover__"]
+    deductible = None
+    if cover:
+        buy_up = (cover["options"] or {}).get("innocent_party_sublimit")
+        limit = Decimal(buy_up).quantize(CENT) if buy_up else INCLUDED_INNOCENT_PARTY
+        real_estate = cover["real_estate_status"] == "in_force"
+        d = claim_deductible(
+            Deductible(cover["deductible"]),
+            DeductibleFacts(
+                counterfeit_instrument=facts["counterfeit_instrument"],
+                title_insured_no_levy=facts["title_insured_no_levy"],
+                conflict_of_interest=facts["conflict_of_interest"],
+                administrative_dismissal=facts["administrative_dismissal"],
+            ),
+        )
+        deductible = {
+            "option": cover["deductible"],
+            "amount": money(d.amount),
+            "basis": d.basis,
+            "adjustments": list(d.adjustments),
+        }
+    else:
+        limit, real_estate = INCLUDED_INNOCENT_PARTY, False
+    sublimits = applicable_sublimits(
+        SublimitFacts(
+            innocent_party=facts["innocent_party"],
+            real_estate=facts["real_estate"],
+            social_engineering=facts["social_engineering"],
+            social_engineering_steps=frozenset(steps),
+            cybercrime=facts["cybercrime"],
+        ),
+        innocent_party_limit=limit,
+        real_estate_option=real_estate,
+    )
+    entries, calls = row["file__"] or [], row["calls__"] or []
+    costs = sum((Decimal(str(e["amount"])) for e in entries if e["amount"] is not None), Decimal(0))
+    called = sum((Decimal(str(c["amount"])) for c in calls), Decimal(0))
+    return {
+        "id": row["id"],
+        "reference": row["reference"],
+        "lawyer_id": row["lawyer_id"],
+        "firm_id": row["firm_id"],
+        "filed_by_id": row["filed_by_id"],
+        "status": row["status"],
+        "channel": row["channel"],
+        "kind": row["kind"],
+        "received_on": row["reported_on"] if row["status"] != "draft" else None,
+        "awareness_date": row["awareness_date"],
+        "client_name": row["client_name"],
+        "matter_description": row["matter_description"],
+        "retainer_date": row["retainer_date"],
+        "claimant": row["claimant"],
+        "alleged_error": row["alleged_error"],
+        "potential_damages": _money_or_none(row["potential_damages"]),
+        "chronology": row["chronology"] or [],
+        "reported_on_section_d": row["reported_on_section_d"],
+        "facts": facts,
+        "policy_id": row["policy_id"],
+        "deductible": deductible,
+        "sublimits": [
+            {
+                "code": s.code,
+                "per_claim": money(s.per_claim),
+                "aggregate": _money_or_none(s.aggregate),
+                "note": s.note,
+            }
+            for s in sublimits
+        ],
+        "counsel_id": row["counsel_id"],
+        "acknowledged_at": row["acknowledged_at"],
+        "file": [
+            {
+                "id": e["id"],
+                "entry_type": e["entry_type"],
+                "milestone": e["milestone"],
+                "kind": e["cost_kind"],
+                "amount": _money_or_none(e["amount"]),
+                "occurred_on": e["occurred_on"],
+                "note": e["note"],
+                "recorded_by_id": e["recorded_by_id"],
+                "created_at": _stamp(e["created_at"]),
+            }
+            for e in entries
+        ],
+        "calls": [
+            {
+                "id": c["id"],
+                "due_on": c["due_on"],
+                "amount": _money_or_none(c["amount"]),
+                "cumulative": _money_or_none(c["cumulative"]),
+                "trigger": c["trigger"],
+            }
+            for c in calls
+        ],
+        "costs_total": money(costs),
+        "called_total": money(called),
+        "submitted_at": row["submitted_at"],
+        "closed_at": row["closed_at"],
+        "created_at": row["created_at"],
+        "version": row["version"],
+    }
+
+
+NOTICES = Domain(
+    "claims_notice",
+    f"SELECT {NOTICE_COLUMNS} FROM claim_notice AS r",
+    owner="r.lawyer_id",
+    subject="lawyer_id",
+    order="r.created_at",
+    newest_first=True,
+    readers=frozenset(),
+    render=notice_json,
+    rule=notices_visible,
+)
+
+
+# Exemptions (app/exemptions): the row; the coverage while exempt by the service's pure rule
+# (app/exemptions/rules.py `coverage_while_exempt`) from the form and the facts kept with it.
+def exemptions_visible(caller: Caller) -> tuple[str, str]:
+    """app/exemptions/repository.py `visible_to`: never a firm's people; else the lawyer's own
+    and staff with need to know."""
+    if caller.role in FIRM_ROLES:
+        return "none", "FALSE"
+    return visibility(caller, EXEMPTIONS_RULED)
+
+
+def _deductible_amount(option: str | None) -> Decimal:
+    if not option or option == "nil":
+        return Decimal("0.00")
+    return Decimal(option.split("_", 1)[0]).quantize(CENT)
+
+
+def exemption_json(row: Any) -> dict[str, Any]:
+    form = row["form"]
+    facts = row["facts"] or {}
+    coverage = None
+    reason, starts = form.get("reason"), form.get("effective_date")
+    if reason is not None and starts is not None:
+        on = date.fromisoformat(starts)
+        current = facts.get("current_deductible")
+        c = coverage_while_exempt(
+            Reason(reason),
+            previously_covered=bool(facts.get("previously_covered")),
+            starts_at_year_start=(on.month, on.day) == (1, 1),
+            current_policy=PolicyLimits(
+                PRACTICE_PER_CLAIM, PRACTICE_AGGREGATE, _deductible_amount(current)
+            )
+            if current is not None
+            else None,
+        )
+        coverage = {
+            "kind": c.kind,
+            "per_claim": _money_or_none(c.per_claim),
+            "aggregate": _money_or_none(c.aggregate),
+            "deductible": _money_or_none(c.deductible),
+            "aggregate_reinstated_annually": c.aggregate_reinstated_annually,
+            "note": c.note,
+            "services_still_covered": list(c.services_still_covered),
+        }
+    refund = row["refund"]
+    return {
+        "id": row["id"],
+        "lawyer_id": row["owner_id"],
+        "filed_by_id": row["filed_by_id"],
+        "status": row["status"],
+        "channel": row["channel"],
+        "form": form,
+        "received_on": row["received_on"],
+        "needs_review": row["needs_review"],
+        "coverage": coverage,
+        "refund": {
+            **refund,
+            **{k: money(Decimal(str(refund[k]))) for k in ("premium", "tax", "total")},
+        }
+        if refund
+        else None,
+        "review_note": row["review_note"],
+        "reviewed_at": row["reviewed_at"],
+        "ended_on": row["ended_on"],
+        "submitted_at": row["submitted_at"],
+        "created_at": row["created_at"],
+        "version": row["version"],
+    }
+
+
+EXEMPTIONS = Domain(
+    "exemption",
+    "SELECT r.* FROM exemption AS r",
+    owner="r.owner_id",
+    subject="owner_id",
+    order="r.created_at",
+    newest_first=True,
+    readers=EXEMPTION_READERS,
+    render=exemption_json,
+    rule=exemptions_visible,
+)
+EXEMPTIONS_RULED = Domain(**{**EXEMPTIONS.__dict__, "rule": None})  # the lawyers' rule alone
 
 
 # --- the caller ----------------------------------------------------------------------------
@@ -451,6 +728,8 @@ def visibility(caller: Caller, domain: Domain) -> tuple[str, str]:
     """The service's rule for a lawyer's records, written for this caller's role: (kind, SQL).
     A lawyer: their own; a firm admin or integration: the current members' of their firm;
     staff with need to know: all; anyone else: nothing."""
+    if domain.rule is not None:
+        return domain.rule(caller)
     if domain.owner is None:
         return "all", "TRUE"
     # The service's own text (`--check` compares it with app/users/acting_for.py).
@@ -774,7 +1053,7 @@ async def read_page(
     if not 1 <= limit <= MAX_LIMIT:
         return call.problem(422, "limit")
     cursor = query.get("cursor") or None
-    values = {"limit_plus_one": limit + 1, **caller.slide()}
+    values = {"limit_plus_one": limit + 1, "viewer_id": caller.user_id, **caller.slide()}
     values.update(lawyer_id=caller.user_id, firm_id=caller.firm_id)
     if cursor is not None:
         position = decode_cursor(cursor)
@@ -823,6 +1102,17 @@ def role_in(*roles: str) -> Callable[[Caller], bool]:
     return lambda c: c.role in roles
 
 
+def both(*checks: Callable[[Caller], bool]) -> Callable[[Caller], bool]:
+    return lambda c: all(check(c) for check in checks)
+
+
+# Who the routes let in (app/claims_notices/router.py, app/exemptions/router.py); what each
+# sees is the domain's visibility rule.
+CLAIMS_READER = scoped("claims:read")
+CLAIMS_LISTER = both(role_in("lawyer", "firm_admin", "integration", "claims"), CLAIMS_READER)
+EXEMPTION_READER = scoped("exemptions:read")
+
+
 @endpoint("quote.read", "quote")
 async def get_quote(call: Call) -> Response:
     record = call.request.path_params["record"]
@@ -855,6 +1145,23 @@ async def get_policy(call: Call) -> Response:
 @endpoint("policy.list", "policy")
 async def list_policies(call: Call) -> Response:
     return await read_page(call, POLICIES, allowed=scoped("applications:read"))
+
+
+@endpoint("claims_notice.read", "claims_notice")
+async def get_notice(call: Call) -> Response:
+    record = call.request.path_params["record"]
+    return await read_one(call, NOTICES, record, allowed=CLAIMS_READER, etagged=True)
+
+
+@endpoint("claims_notice.list", "claims_notice")
+async def list_notices(call: Call) -> Response:
+    return await read_page(call, NOTICES, allowed=CLAIMS_LISTER)
+
+
+@endpoint("exemption.read", "exemption")
+async def get_exemption(call: Call) -> Response:
+    record = call.request.path_params["record"]
+    return await read_one(call, EXEMPTIONS, record, allowed=EXEMPTION_READER, etagged=True)
 
 
 @endpoint("user.read", "user")
@@ -1047,6 +1354,9 @@ app = Starlette(
         Route("/applications/{record}", get_application),
         Route("/policies", list_policies),
         Route("/policies/{record}", get_policy),
+        Route("/claims-notices", list_notices),
+        Route("/claims-notices/{record}", get_notice),
+        Route("/exemptions/{record}", get_exemption),
         Route("/users", list_users),
         Route("/users/me", get_me),
         Route("/users/{record}", get_user),
@@ -1091,6 +1401,8 @@ def drift() -> list[str]:
         ("app.policies.repository", "POLICIES", POLICIES),
         ("app.users.service", "USERS", USERS),
         ("app.audit.service", "EVENTS", EVENTS),
+        ("app.claims_notices.repository", "NOTICES", NOTICES),
+        ("app.exemptions.repository", "EXEMPTIONS", EXEMPTIONS),
     ):
         try:
             source = getattr(__import__(module, fromlist=[name]), name)
@@ -1102,6 +1414,8 @@ def drift() -> list[str]:
                 notes.append(
                     f"{module}.{name} orders by {source.keyset.order!r}, the floor by {expected!r}"
                 )
+            if mine in (NOTICES, EXEMPTIONS) and not same(source.select, mine.select):
+                notes.append(f"{module}.{name} selects other columns than the floor")
             subject = getattr(source, "subject", None)
             if subject != mine.subject:
                 notes.append(

@@ -7,7 +7,8 @@ Starlette doing the same work per request, bench/floor.py), one worker each, alt
 
 Migrates a fresh database (lpl_bench on BENCH_SERVER_URL, default the local server), seeds it
 through the service's own CLI and HTTP API (a firm of 55 lawyers with approved applications and
-policies, 60 quotes of one lawyer, staff), checks that the floor answers each endpoint with the
+policies, 60 quotes of one lawyer, 3 claims notices filed by that lawyer and 52 entered on paper
+by claims staff, an exemption draft, staff), checks that the floor answers each endpoint with the
 service's body, then loads each endpoint with wrk (Debian package `wrk`; else a small Python load
 generator), service and floor in turn, their order swapped every round. Prints and writes to
 bench/results.md the medians over the rounds: requests/s, p50 and p99 of each, and the ratio
@@ -32,6 +33,7 @@ import sys
 import tempfile
 import time
 import tomllib
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -56,6 +58,23 @@ QUOTE_BODY = {
     "risk_management_programs": 1,
     "payment_plan": "quarterly",
 }
+NOTICES_OF_LAWYER = 3  # filed by the main lawyer through the portal
+NOTICES_ON_PAPER = 52  # entered by claims staff for the firm's lawyers: more than a page of 50
+NOTICE_BODY = {
+    "kind": "claim",
+    "awareness_date": "2025-05-01",
+    "client_name": "Bench Client Ltd.",
+    "matter_description": "A real estate closing in which the client alleges a missed search.",
+    "claimant": "Bench Client Ltd.",
+    "alleged_error": "The title search missed a registered easement.",
+    "potential_damages": "1000.00",
+    "chronology": [
+        {"date": "2025-04-01", "event": "The closing."},
+        {"date": "2025-04-20", "event": "The client's letter."},
+    ],
+    "facts": {"real_estate": True, "conflict_of_interest": True, "cybercrime": True},
+}
+EXEMPTION_BODY = {"form": {"reason": "a", "effective_date": "2026-01-01"}}
 # A complete 2025 application that breaks no rule (tests/applications/test_rules.py `complete`).
 APPLICATION_FORM = {
     "a": {
@@ -254,6 +273,7 @@ def seed(env: dict[str, str], wanted: set[str], sessions: int) -> Seed:
             "firm_admin": ("FIRMADMIN1", "firm_admin", firm["id"]),
             "underwriter": ("UNDERWRITER1", "underwriter", None),
             "auditor": ("AUDITOR1", "auditor", None),
+            "claims": ("CLAIMS1", "claims", None),
         }
         for key, (username, role, firm_id) in callers.items():
             user = expect(
@@ -305,7 +325,8 @@ def seed(env: dict[str, str], wanted: set[str], sessions: int) -> Seed:
         except SeedError as exc:
             out.problems.append(f"quotes: {exc}")
 
-    if wanted & {"application_id", "policy_id", "applications", "policies"}:
+    # the notices entered on paper fall in the 2025 policies' year: their cover is read too
+    if wanted & {"application_id", "policy_id", "notice_id"}:
         try:
             for lawyer_id in lawyers:
                 draft = expect(
@@ -341,6 +362,49 @@ def seed(env: dict[str, str], wanted: set[str], sessions: int) -> Seed:
                     out.ids["policy_id"] = approved["policy"]["id"]
         except (SeedError, KeyError, TypeError) as exc:
             out.problems.append(f"applications: {exc}")
+
+    if "notice_id" in wanted:
+        try:
+            for _ in range(NOTICES_OF_LAWYER):
+                notice = expect(
+                    client.post(
+                        "/claims-notices",
+                        json=NOTICE_BODY,
+                        headers={**auth("lawyer"), "Idempotency-Key": uuid.uuid4().hex},
+                    ),
+                    201,
+                    "POST /claims-notices (the lawyer)",
+                )
+            out.ids["notice_id"] = notice["id"]
+            for n in range(NOTICES_ON_PAPER):
+                expect(
+                    client.post(
+                        "/claims-notices",
+                        json={
+                            **NOTICE_BODY,
+                            "channel": "paper",
+                            "received_on": "2025-05-02",
+                            "lawyer_id": lawyers[n % len(lawyers)],
+                        },
+                        headers={**auth("claims"), "Idempotency-Key": uuid.uuid4().hex},
+                    ),
+                    201,
+                    "POST /claims-notices (claims staff, a paper notice)",
+                )
+        except (SeedError, KeyError, TypeError) as exc:
+            out.ids.pop("notice_id", None)
+            out.problems.append(f"claims notices: {exc}")
+
+    if "exemption_id" in wanted:
+        try:
+            exemption = expect(
+                client.post("/exemptions", json=EXEMPTION_BODY, headers=auth("lawyer")),
+                201,
+                "POST /exemptions (a draft)",
+            )
+            out.ids["exemption_id"] = exemption["id"]
+        except (SeedError, KeyError, TypeError) as exc:
+            out.problems.append(f"exemptions: {exc}")
     return out
 
 
@@ -376,6 +440,20 @@ CASES = [
         lambda i: f"/policies/{i['policy_id']}",
         ("policy_id",),
     ),
+    Case(
+        "claims-notice",
+        "GET /claims-notices/{id}",
+        "lawyer",
+        lambda i: f"/claims-notices/{i['notice_id']}",
+        ("notice_id",),
+    ),
+    Case(
+        "exemption",
+        "GET /exemptions/{id}",
+        "lawyer",
+        lambda i: f"/exemptions/{i['exemption_id']}",
+        ("exemption_id",),
+    ),
     Case("me", "GET /users/me", "lawyer", lambda i: "/users/me"),
     Case("user", "GET /users/{id}", "admin", lambda i: f"/users/{i['lawyer_id']}", ("lawyer_id",)),
     Case("quotes", "GET /quotes?limit=50", "lawyer", lambda i: "/quotes?limit=50", ("quotes",)),
@@ -392,6 +470,13 @@ CASES = [
         "firm_admin",
         lambda i: "/policies?limit=50",
         ("policies",),
+    ),
+    Case(
+        "claims-notices",
+        "GET /claims-notices?limit=50",
+        "claims",
+        lambda i: "/claims-notices?limit=50",
+        ("claims-notices",),
     ),
     Case("users", "GET /users?limit=50", "admin", lambda i: "/users?limit=50"),
     Case(
@@ -411,6 +496,7 @@ STAGE_OF = {
     "quotes": "quote_id",
     "applications": "application_id",
     "policies": "policy_id",
+    "claims-notices": "notice_id",
 }
 
 
@@ -505,7 +591,16 @@ async def table_sizes(db_url: str) -> dict[str, int]:
     try:
         return {
             t: await conn.fetchval(f"SELECT count(*) FROM {t}")
-            for t in ("quote", "application", "policy", "app_user", "auth_session", "audit_event")
+            for t in (
+                "quote",
+                "application",
+                "policy",
+                "claim_notice",
+                "exemption",
+                "app_user",
+                "auth_session",
+                "audit_event",
+            )
         }
     finally:
         await conn.close()
