@@ -6,8 +6,6 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.accounts.roles import Role
-
 
 class AuditEventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -16,7 +14,9 @@ class AuditEventRead(BaseModel):
     seq: int
     occurred_at: datetime
     actor_id: UUID | None
-    actor_role: Role | None
+    actor_role: str | None = Field(
+        description="The actor's role, or `operator` for a command run on the server"
+    )
     actor_label: str | None
     action: str
     resource_type: str | None

@@ -37,7 +37,7 @@ from app.core.db import (
     fetch_in_autocommit,
     fetch_on_pool,
 )
-from app.core.errors import AppError
+from app.core.errors import AppError, FieldError, InvalidInput
 from app.core.requestctx import current_request_meta
 from app.core.sql import Bound, compose, statement
 
@@ -364,13 +364,50 @@ class UnitOfWorkRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
-        if not uses_unit(self.dependant):
-            return handler
+        known = frozenset(_query_names(self.dependant))
+        in_unit = uses_unit(self.dependant)
 
-        async def in_unit(request: Request) -> Response:
-            return await _run_in_unit(request, handler)
+        async def checked(request: Request) -> Response:
+            unknown = [name for name in request.query_params if name not in known]
+            if unknown:  # a misspelt filter must not quietly return everything
+                raise InvalidInput(
+                    errors=[
+                        FieldError(
+                            name,
+                            "unknown_parameter",
+                            "Not a parameter of this operation; it takes: "
+                            + (", ".join(sorted(known)) or "none")
+                            + ".",
+                        )
+                        for name in unknown
+                    ]
+                )
+            response = await (_run_in_unit(request, handler) if in_unit else handler(request))
+            return not_modified(request, response) or response
 
-        return in_unit
+        return checked
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    """The query parameters a route takes, its dependencies' included."""
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
+
+
+def not_modified(request: Request, response: Response) -> Response | None:
+    """304 for a read whose ETag the client already holds (If-None-Match), the read recorded."""
+    if request.method != "GET" or response.status_code != 200:
+        return None
+    tag = response.headers.get("etag")
+    wanted = request.headers.get("if-none-match")
+    if not tag or not wanted:
+        return None
+    tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
+    if tag.removeprefix("W/") not in tags and "*" not in tags:
+        return None
+    return Response(status_code=304, headers={"ETag": tag})
 
 
 # The commit happens before the response is sent, so a client never sees data whose audit
