@@ -16,6 +16,7 @@ from app.auth.schemas import (
     PasswordResetConfirm,
     PasswordResetRequest,
     TokenRead,
+    TokenRequest,
 )
 from app.core.errors import FieldError, Forbidden, InvalidInput, problem_responses
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
@@ -51,12 +52,10 @@ async def create_token(
     unit: UnitOfWork,
     request: Request,
     response: Response,
-    grant_type: Annotated[str, Form()] = "password",
-    username: Annotated[str | None, Form(max_length=150)] = None,
-    password: Annotated[str | None, Form(max_length=1024)] = None,
-    client_id: Annotated[str | None, Form(max_length=150)] = None,
-    client_secret: Annotated[str | None, Form(max_length=1024)] = None,
+    form: Annotated[TokenRequest, Form()],
 ) -> TokenRead:
+    grant_type, username, password = form.grant_type, form.username, form.password
+    client_id, client_secret = form.client_id, form.client_secret
     if grant_type == service.PASSWORD_GRANT:
         name, secret, fields = username, password, ("username", "password")
     elif grant_type == service.CLIENT_CREDENTIALS_GRANT:
