@@ -231,7 +231,9 @@ async def _notice(app, client, lawyer_id, reported_on, *, kind="claim", with_pay
 
 
 @pytest.mark.parametrize(
-    ("reported_on", "ok"), [(date(2019, 12, 1), True), (date(2022, 1, 1), False)]
+    ("reported_on", "ok"),
+    # effective 1 January 2025: six years before, then under five, then three
+    [(date(2019, 1, 2), True), (date(2019, 12, 1), True), (date(2022, 1, 1), False)],
 )
 async def test_nil_deductible_and_claims_history(app, client, reported_on, ok):
     lawyer, token = await user_token(app, client)
