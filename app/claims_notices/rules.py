@@ -19,7 +19,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from app.quotes.rules import Deductible, Violation
+from app.quotes.rules import DEDUCTIBLE_AMOUNTS, Deductible, Violation
 
 __all__ = [
     "ClaimDeductible",
@@ -77,16 +77,11 @@ class ClaimDeductible:
     adjustments: tuple[str, ...] = ()  # the codes of the steps that changed it, in order
 
 
-_OPTIONS: dict[Deductible, tuple[Decimal, DeductibleBasis]] = {
-    Deductible.nil: (_ZERO, DeductibleBasis.combined),
-    Deductible.combined_2500: (Decimal("2500.00"), DeductibleBasis.combined),
-    Deductible.indemnity_2500: (Decimal("2500.00"), DeductibleBasis.indemnity),
-    Deductible.combined_5000: (Decimal("5000.00"), DeductibleBasis.combined),
-    Deductible.indemnity_5000: (Decimal("5000.00"), DeductibleBasis.indemnity),
-    Deductible.combined_10000: (Decimal("10000.00"), DeductibleBasis.combined),
-    Deductible.indemnity_10000: (Decimal("10000.00"), DeductibleBasis.indemnity),
-    Deductible.combined_25000: (Decimal("25000.00"), DeductibleBasis.combined),
-}
+# The options that apply to indemnity payments only; the others to claim expenses and
+# indemnity together (nil: no amount, combined).
+_INDEMNITY_ONLY = frozenset(
+    {Deductible.indemnity_2500, Deductible.indemnity_5000, Deductible.indemnity_10000}
+)
 
 
 def claim_deductible(option: Deductible, facts: DeductibleFacts) -> ClaimDeductible:
@@ -95,7 +90,9 @@ def claim_deductible(option: Deductible, facts: DeductibleFacts) -> ClaimDeducti
     amount and basis); a title-insured transaction without a levy makes a nil deductible 500
     indemnity only; a conflict of interest doubles it; an administrative dismissal adds 10,000 and
     makes it combined. `adjustments` names the steps that changed something."""
-    amount, basis = _OPTIONS[Deductible(option)]
+    option = Deductible(option)
+    amount = DEDUCTIBLE_AMOUNTS[option]
+    basis = DeductibleBasis.indemnity if option in _INDEMNITY_ONLY else DeductibleBasis.combined
     adjustments: list[str] = []
     if facts.counterfeit_instrument and amount < _STANDARD:
         amount, basis = _STANDARD, DeductibleBasis.combined

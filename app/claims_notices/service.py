@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -53,6 +53,7 @@ from app.claims_notices.schemas import (
     SublimitRead,
 )
 from app.core.audited import conditions, read_page, read_record
+from app.core.clock import today as _today
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
 from app.core.pagination import Page
@@ -69,6 +70,7 @@ from app.policies.cover import (
     INCLUDED_INNOCENT_PARTY,
     PolicyCover,
     cover_from_document,
+    policy_cover,
     policy_in_force,
 )
 from app.quotes.rules import Deductible
@@ -96,10 +98,6 @@ MATTER_FIELDS = (
 )
 RESOURCE = "claims_notice"
 CLOSING = frozenset({Milestone.closed, Milestone.closed_without_payment})
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -653,7 +651,7 @@ async def _call_what_is_owed(
     (one call, or none). Calls already made stand: a lower deductible calls nothing more."""
     if notice.policy_id is None:
         return None
-    cover = await policy_in_force(unit.db, notice.lawyer_id, notice.reported_on)  # type: ignore[arg-type]
+    cover = await policy_cover(unit.db, notice.policy_id)  # the one matched when received
     deductible = claim_deductible_of(cover, _facts(_columns(notice)))
     if deductible is None:
         return None

@@ -5,8 +5,6 @@ the end of an exemption when the lawyer returns to practice."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts.roles import Role
 from app.auth.principal import Principal
 from app.core.audited import conditions, read_page, read_record
+from app.core.clock import today as _today
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
@@ -58,7 +57,7 @@ from app.exemptions.schemas import (
 from app.policies.cover import EarlyEnd, end_cover_early, held_policy_before, policy_of_year
 from app.quotes.publishing import refresh_published
 from app.quotes.rate_tables import load_rate_table
-from app.quotes.rules import Violation
+from app.quotes.rules import DEDUCTIBLE_AMOUNTS, Deductible, Violation
 from app.users.acting_for import lawyer_on_record
 
 FILERS = frozenset({Role.lawyer, Role.customer_service, Role.underwriter})
@@ -75,17 +74,6 @@ def _state(status: str) -> str:
     )
 
 
-def _today() -> date:
-    return datetime.now(UTC).date()
-
-
-def _deductible_amount(option: str | None) -> Decimal:
-    """The per-claim amount of a deductible option ("5000_combined" -> 5000; nil -> 0)."""
-    if not option or option == "nil":
-        return Decimal("0.00")
-    return Decimal(option.split("_", 1)[0]).quantize(Decimal("0.01"))
-
-
 def _coverage(form: ExemptionForm, facts: Mapping[str, Any]) -> CoverageRead | None:
     if form.reason is None or form.effective_date is None:
         return None
@@ -95,7 +83,7 @@ def _coverage(form: ExemptionForm, facts: Mapping[str, Any]) -> CoverageRead | N
         previously_covered=bool(facts.get("previously_covered")),
         starts_at_year_start=(form.effective_date.month, form.effective_date.day) == (1, 1),
         current_policy=PolicyLimits(
-            PRACTICE_PER_CLAIM, PRACTICE_AGGREGATE, _deductible_amount(current)
+            PRACTICE_PER_CLAIM, PRACTICE_AGGREGATE, DEDUCTIBLE_AMOUNTS[Deductible(current)]
         )
         if current is not None
         else None,

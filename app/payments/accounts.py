@@ -5,7 +5,7 @@ deductible calls brought in since; and how it reads (receivables, ledger, balanc
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.auth.principal import Principal
 from app.claims_notices.calls import deductible_calls_of
 from app.core.audited import conditions, read_page, read_record
+from app.core.clock import today
 from app.core.errors import NotFound
 from app.core.pagination import Page
 from app.core.unit_of_work import Unit
@@ -39,10 +40,6 @@ from app.quotes.pricing import stored_quote
 
 ZERO = Decimal("0.00")
 ACCOUNT = "payment_account"
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
 
 
 async def open_account(db: AsyncSession, policy_id: UUID) -> None:

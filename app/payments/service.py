@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts.roles import Role
 from app.auth.principal import Principal
 from app.core.audited import conditions, read_page, read_record
+from app.core.clock import today
 from app.core.errors import AppError, FieldError, InvalidInput, NotFound
 from app.core.pagination import Page
 from app.core.unit_of_work import Unit
@@ -63,10 +64,6 @@ ZERO = Decimal("0.00")
 AUTHORIZATION = "payment_authorization"
 ACCOUNT = "payment_account"
 PAYMENT = "payment"
-
-
-def today() -> date:
-    return datetime.now(UTC).date()
 
 
 def _invalid(errors: list[FieldError]) -> None:

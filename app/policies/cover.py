@@ -42,15 +42,29 @@ def _cover(
     )
 
 
+_COVER_COLUMNS = (
+    Policy.id,
+    Policy.program_year,
+    Policy.deductible,
+    Policy.options,
+    Policy.real_estate_status,
+)
+
+
 async def policy_in_force(db: AsyncSession, lawyer_id: UUID, on: date) -> PolicyCover | None:
     """The lawyer's policy for the program year of `on`, if it had begun by then."""
-    stmt = select(
-        Policy.id, Policy.program_year, Policy.deductible, Policy.options, Policy.real_estate_status
-    ).where(
+    stmt = select(*_COVER_COLUMNS).where(
         Policy.lawyer_id == lawyer_id,
         Policy.program_year == on.year,
         Policy.effective_date <= on,
     )
+    row = (await db.execute(stmt)).first()
+    return _cover(*row) if row else None
+
+
+async def policy_cover(db: AsyncSession, policy_id: UUID) -> PolicyCover | None:
+    """The cover of the policy with this id."""
+    stmt = select(*_COVER_COLUMNS).where(Policy.id == policy_id)
     row = (await db.execute(stmt)).first()
     return _cover(*row) if row else None
 

@@ -4,13 +4,14 @@ premium adjustments."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from app.accounts.roles import Role
 from app.auth.principal import Principal
 from app.core.audited import BY_LAW_SOCIETY_NUMBER, conditions, read_page, read_record
+from app.core.clock import today
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from app.core.pagination import Page
 from app.core.unit_of_work import Unit
@@ -122,7 +123,7 @@ async def review_real_estate(
             principal,
             policy,
             kind=ChangeKind.remove_real_estate,
-            received_on=_today(),
+            received_on=today(),
             requested=None,
             adjustment=refund,
         )
@@ -138,10 +139,6 @@ async def review_real_estate(
         after={"real_estate_status": policy.real_estate_status, "note": body.note},
     )
     return PolicyDetail.model_validate(policy)
-
-
-def _today() -> date:
-    return datetime.now(UTC).date()
 
 
 async def _quote_inputs(unit: Unit, policy: Policy) -> tuple[QuoteInput, bool]:
@@ -165,7 +162,7 @@ async def request_change(
         raise InvalidInput(
             errors=[FieldError("received_on", "not_allowed", "The date received is today's.")]
         )
-    received = body.received_on or _today()
+    received = body.received_on or today()
     inputs, tax_exempt = await _quote_inputs(unit, policy)
     table = load_rate_table(policy.program_year)
     earlier = await repo.changes_of(unit.db, policy.id)

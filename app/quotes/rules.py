@@ -29,6 +29,19 @@ class Deductible(StrEnum):
     combined_25000 = "25000_combined"
 
 
+# Each option's amount per claim (what a claim's deductible starts from, RULES.md §4).
+DEDUCTIBLE_AMOUNTS: dict[Deductible, Decimal] = {
+    Deductible.nil: ZERO,
+    Deductible.combined_2500: Decimal("2500.00"),
+    Deductible.indemnity_2500: Decimal("2500.00"),
+    Deductible.combined_5000: Decimal("5000.00"),
+    Deductible.indemnity_5000: Decimal("5000.00"),
+    Deductible.combined_10000: Decimal("10000.00"),
+    Deductible.indemnity_10000: Decimal("10000.00"),
+    Deductible.combined_25000: Decimal("25000.00"),
+}
+
+
 class InnocentPartySublimit(StrEnum):
     limit_250000 = "250000"  # included at no charge
     limit_500000 = "500000"
