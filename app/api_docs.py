@@ -7,8 +7,8 @@ What `contract()` adds to FastAPI's document:
 - `securitySchemes`: OAuth2 (password for people, client credentials for integrations, both at
   `POST /auth/token`), a bearer JWT, and the SPA's session cookie; applied to each operation that
   needs a session (those that can answer 401);
-- response headers: `Location` on every 201, `ETag` where a record is changed with If-Match,
-  `Retry-After` on 409/429/503.
+- response headers: `Location` on every 201, `Retry-After` on 409/429/503 (a route that answers
+  an ETag declares it itself: `app.core.etag.with_etag`).
 """
 
 from __future__ import annotations
@@ -41,10 +41,6 @@ SECURITY: list[dict[str, list[str]]] = [{"oauth2": []}, {"bearer": []}, {"sessio
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _HEADER = {
     "Location": {"description": "The URL of the record created", "schema": {"type": "string"}},
-    "ETag": {
-        "description": "The record's version: send it back in If-Match to change the record",
-        "schema": {"type": "string"},
-    },
     "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}},
 }
 
@@ -64,11 +60,10 @@ def contract(app: FastAPI) -> dict[str, Any]:
     schemas.update(problem.pop("$defs", {}))
     schemas["Problem"] = problem
     components["securitySchemes"] = _security_schemes(app)
-    versioned = _versioned_paths(document)
     signed_in = _needing_a_session(app)
     for path, operations in document.get("paths", {}).items():
         for method, operation in operations.items():
-            _shape_operation(path, method, operation, versioned)
+            _shape_operation(operation)
             if (path, method) in signed_in:
                 operation["security"] = SECURITY
     for unused in ("HTTPValidationError", "ValidationError"):  # answered as Problem instead
@@ -132,24 +127,7 @@ def _api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
             yield context.original_route
 
 
-def _versioned_paths(document: dict[str, Any]) -> list[str]:
-    """The records changed with If-Match: their paths answer with an ETag."""
-    return [path for path, ops in document.get("paths", {}).items() if "patch" in ops]
-
-
-def _carries_etag(path: str, method: str, versioned: list[str]) -> bool:
-    for record in versioned:
-        collection = record.rsplit("/", 1)[0]
-        if path == record or (path.startswith(record + "/") and "documents" not in path):
-            return True
-        if path == collection and method == "post":
-            return True
-    return False
-
-
-def _shape_operation(
-    path: str, method: str, operation: dict[str, Any], versioned: list[str]
-) -> None:
+def _shape_operation(operation: dict[str, Any]) -> None:
     for parameter in operation.get("parameters", []):
         # A header the route checks itself (400 when missing, not FastAPI's 422): required.
         if parameter["name"] == "Idempotency-Key" and parameter.get("description", "").startswith(
@@ -170,8 +148,6 @@ def _shape_operation(
             response.setdefault("headers", {})["Retry-After"] = _HEADER["Retry-After"]
         if code == 201:
             response.setdefault("headers", {})["Location"] = _HEADER["Location"]
-        if code in (200, 201) and _carries_etag(path, method, versioned):
-            response.setdefault("headers", {})["ETag"] = _HEADER["ETag"]
 
 
 def install_docs(app: FastAPI) -> None:

@@ -23,7 +23,7 @@ from app.applications.service import APPLICANTS
 from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import etag_of, set_etag
+from app.core.etag import etag_of, set_etag, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
@@ -54,7 +54,7 @@ def _answer(response: Response, application: ApplicationRead) -> ApplicationRead
     summary="Start an application (a draft, from whatever is known)",
     status_code=status.HTTP_201_CREATED,
     response_model=ApplicationRead,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={**problem_responses(401, 403, 409, 422), **with_etag(201)},
 )
 async def create_application(
     unit: UnitOfWork, principal: Writer, body: ApplicationCreate, response: Response
@@ -104,7 +104,7 @@ async def list_applications(
     openapi_extra=audited_as("application.read"),
     summary="Read an application",
     response_model=ApplicationRead,
-    responses=problem_responses(401, 403, 404),
+    responses={**problem_responses(401, 403, 404), **with_etag(200)},
 )
 async def get_application(unit: UnitOfWork, principal: Reader, application_id: UUID) -> Response:
     application = await service.read_application(unit, principal, application_id)
@@ -117,7 +117,7 @@ async def get_application(unit: UnitOfWork, principal: Reader, application_id: U
     openapi_extra=audited_as("application.update"),
     summary="Change a draft (send If-Match with its ETag)",
     response_model=ApplicationRead,
-    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+    responses={**problem_responses(401, 403, 404, 409, 412, 422, 428), **with_etag(200)},
 )
 async def update_application(
     unit: UnitOfWork,
@@ -137,7 +137,7 @@ async def update_application(
     openapi_extra=audited_as("application.submit"),
     summary="Check every rule and freeze the application with its quote",
     response_model=ApplicationRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 409, 422), **with_etag(200)},
 )
 async def submit_application(
     unit: UnitOfWork, principal: Writer, application_id: UUID, response: Response
@@ -151,7 +151,7 @@ async def submit_application(
     openapi_extra=audited_as("application.decision"),
     summary="Underwriting decision: approve (issues the policy), decline or request information",
     response_model=ApplicationRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 409, 422), **with_etag(200)},
 )
 async def decide_application(
     unit: UnitOfWork,
@@ -170,7 +170,7 @@ async def decide_application(
     summary="Staff: a copy of the Certificate of Indian Status or TCRD is on file "
     "(send If-Match); the submission is then priced without sales tax",
     response_model=TaxCertificateRead,
-    responses=problem_responses(401, 403, 404, 409, 412, 428),
+    responses={**problem_responses(401, 403, 404, 409, 412, 428), **with_etag(200)},
     openapi_extra=audited_as("application.tax_certificate_confirm"),
 )
 async def confirm_tax_certificate(

@@ -24,7 +24,7 @@ from app.claims_notices.schemas import (
     MilestoneCreate,
 )
 from app.core.errors import problem_responses
-from app.core.etag import etag_of
+from app.core.etag import etag_of, with_etag
 from app.core.idempotency import IdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
@@ -61,7 +61,7 @@ def _answer(notice: ClaimsNoticeRead, status_code: int = 200) -> Response:
     summary="Give notice of a claim or circumstance (or save a draft); needs Idempotency-Key",
     status_code=status.HTTP_201_CREATED,
     response_model=ClaimsNoticeRead,
-    responses=problem_responses(400, 401, 403, 409, 422),
+    responses={**problem_responses(400, 401, 403, 409, 422), **with_etag(201)},
 )
 async def create_claims_notice(
     unit: UnitOfWork,
@@ -135,7 +135,7 @@ async def get_claims_history(
     openapi_extra=audited_as("claims_notice.read"),
     summary="Read a notice with its claims file and the deductible called",
     response_model=ClaimsNoticeRead,
-    responses=problem_responses(401, 403, 404),
+    responses={**problem_responses(401, 403, 404), **with_etag(200)},
 )
 async def get_claims_notice(unit: UnitOfWork, principal: Reader, notice_id: UUID) -> Response:
     return _answer(await service.read_notice(unit, principal, notice_id))
@@ -147,7 +147,7 @@ async def get_claims_notice(unit: UnitOfWork, principal: Reader, notice_id: UUID
     openapi_extra=audited_as("claims_notice.update"),
     summary="Change a draft, or (claims staff) the facts of a filed notice; send If-Match",
     response_model=ClaimsNoticeRead,
-    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+    responses={**problem_responses(401, 403, 404, 409, 412, 422, 428), **with_etag(200)},
 )
 async def update_claims_notice(
     unit: UnitOfWork,
@@ -165,7 +165,7 @@ async def update_claims_notice(
     openapi_extra=audited_as("claims_notice.submit"),
     summary="Submit a draft: the insurer receives it today",
     response_model=ClaimsNoticeRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 409, 422), **with_etag(200)},
 )
 async def submit_claims_notice(unit: UnitOfWork, principal: Filer, notice_id: UUID) -> Response:
     return _answer(await service.submit_notice(unit, principal, notice_id))
@@ -177,7 +177,7 @@ async def submit_claims_notice(unit: UnitOfWork, principal: Filer, notice_id: UU
     openapi_extra=audited_as("claims_notice.acknowledge"),
     summary="Claims: open the file and give the notice its reference number",
     response_model=ClaimsNoticeRead,
-    responses=problem_responses(401, 403, 404, 409),
+    responses={**problem_responses(401, 403, 404, 409), **with_etag(200)},
 )
 async def acknowledge_claims_notice(
     unit: UnitOfWork, principal: ClaimsStaff, notice_id: UUID
@@ -191,7 +191,7 @@ async def acknowledge_claims_notice(
     openapi_extra=audited_as("claims_notice.assign"),
     summary="Claims: assign the file to a claims counsel",
     response_model=ClaimsNoticeRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 409, 422), **with_etag(200)},
 )
 async def assign_claims_counsel(
     unit: UnitOfWork, principal: ClaimsStaff, notice_id: UUID, body: CounselAssign
@@ -205,7 +205,7 @@ async def assign_claims_counsel(
     openapi_extra=audited_as("claims_notice.milestone"),
     summary="Claims: record a milestone (it may call part of the deductible)",
     response_model=ClaimsNoticeRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 409, 422), **with_etag(200)},
 )
 async def record_claim_milestone(
     unit: UnitOfWork, principal: ClaimsStaff, notice_id: UUID, body: MilestoneCreate
@@ -219,7 +219,7 @@ async def record_claim_milestone(
     openapi_extra=audited_as("claims_notice.cost"),
     summary="Claims: record a cost incurred (claim expense or indemnity)",
     response_model=ClaimsNoticeRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 409, 422), **with_etag(200)},
 )
 async def record_claim_cost(
     unit: UnitOfWork, principal: ClaimsStaff, notice_id: UUID, body: CostCreate

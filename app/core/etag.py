@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Response
 
 from app.core.errors import PreconditionFailed, PreconditionRequired
+
+ETAG_HEADER = {
+    "ETag": {
+        "description": "The record's version: send it back in If-Match to change the record",
+        "schema": {"type": "string"},
+    }
+}
+
+
+def with_etag(status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses=` entry of a route that answers the record's ETag."""
+    return {status: {"headers": ETAG_HEADER}}
 
 
 def etag_of(version: int) -> str:

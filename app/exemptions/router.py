@@ -12,7 +12,7 @@ from app.accounts.roles import Role
 from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import etag_of
+from app.core.etag import etag_of, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
@@ -60,7 +60,7 @@ def _answer(exemption: ExemptionRead, status_code: int = 200) -> Response:
     summary="Start an exemption form (a draft, from whatever is known)",
     status_code=status.HTTP_201_CREATED,
     response_model=ExemptionRead,
-    responses=problem_responses(401, 403, 422),
+    responses={**problem_responses(401, 403, 422), **with_etag(201)},
 )
 async def create_exemption(unit: UnitOfWork, principal: Filer, body: ExemptionCreate) -> Response:
     return _answer(await service.create_exemption(unit, principal, body), 201)
@@ -96,7 +96,7 @@ async def list_exemptions(
     openapi_extra=audited_as("exemption.read"),
     summary="Read an exemption with its coverage while exempt and any return of premium",
     response_model=ExemptionRead,
-    responses=problem_responses(401, 403, 404),
+    responses={**problem_responses(401, 403, 404), **with_etag(200)},
 )
 async def get_exemption(unit: UnitOfWork, principal: Reader, exemption_id: UUID) -> Response:
     return _answer(await service.read_exemption(unit, principal, exemption_id))
@@ -108,7 +108,7 @@ async def get_exemption(unit: UnitOfWork, principal: Reader, exemption_id: UUID)
     openapi_extra=audited_as("exemption.update"),
     summary="Change a draft (send If-Match with its ETag)",
     response_model=ExemptionRead,
-    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+    responses={**problem_responses(401, 403, 404, 409, 412, 422, 428), **with_etag(200)},
 )
 async def update_exemption(
     unit: UnitOfWork,
@@ -126,7 +126,7 @@ async def update_exemption(
     openapi_extra=audited_as("exemption.submit"),
     summary="Check every rule; accepted at once, or waiting for staff to check proof",
     response_model=ExemptionRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 409, 422), **with_etag(200)},
 )
 async def submit_exemption(unit: UnitOfWork, principal: Filer, exemption_id: UUID) -> Response:
     return _answer(await service.submit_exemption(unit, principal, exemption_id))
@@ -138,7 +138,7 @@ async def submit_exemption(unit: UnitOfWork, principal: Filer, exemption_id: UUI
     openapi_extra=audited_as("exemption.review"),
     summary="Staff: accept, or refuse with a reason, after checking the proof",
     response_model=ExemptionRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 409, 422), **with_etag(200)},
 )
 async def review_exemption(
     unit: UnitOfWork, principal: Reviewer, exemption_id: UUID, body: ReviewCreate
@@ -152,7 +152,7 @@ async def review_exemption(
     openapi_extra=audited_as("exemption.end"),
     summary="End an exemption: the day the lawyer's practice status changes",
     response_model=ExemptionRead,
-    responses=problem_responses(401, 403, 404, 409, 422),
+    responses={**problem_responses(401, 403, 404, 409, 422), **with_etag(200)},
 )
 async def end_exemption(
     unit: UnitOfWork, principal: Filer, exemption_id: UUID, body: ExemptionEnd

@@ -11,7 +11,7 @@ from app.accounts.roles import Role
 from app.auth.dependencies import CurrentPrincipal, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import etag_of, set_etag
+from app.core.etag import etag_of, set_etag, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
@@ -31,7 +31,7 @@ IfMatch = Annotated[str | None, Header(alias="If-Match")]
     openapi_extra=audited_as("user.read"),
     summary="Your own account",
     response_model=UserRead,
-    responses=problem_responses(401),
+    responses={**problem_responses(401), **with_etag(200)},
 )
 async def get_me(unit: UnitOfWork, principal: CurrentPrincipal) -> Response:
     user = await service.read_me(unit, principal)
@@ -57,7 +57,7 @@ async def get_access_review(unit: UnitOfWork, _: Reviewer) -> AccessReview:
     summary="Create a user",
     status_code=status.HTTP_201_CREATED,
     response_model=UserCreated,
-    responses=problem_responses(401, 403, 409, 422),
+    responses={**problem_responses(401, 403, 409, 422), **with_etag(201)},
 )
 async def create_user(
     unit: UnitOfWork, _: AdminOnly, body: UserCreate, response: Response
@@ -109,7 +109,7 @@ async def list_users(
     openapi_extra=audited_as("user.read"),
     summary="Read a user",
     response_model=UserRead,
-    responses=problem_responses(401, 403, 404),
+    responses={**problem_responses(401, 403, 404), **with_etag(200)},
 )
 async def get_user(unit: UnitOfWork, _: AdminOnly, user_id: UUID) -> Response:
     user = await service.read_user(unit, user_id)
@@ -122,7 +122,7 @@ async def get_user(unit: UnitOfWork, _: AdminOnly, user_id: UUID) -> Response:
     openapi_extra=audited_as("user.update"),
     summary="Change a user's role, firm, scopes or contact details",
     response_model=UserRead,
-    responses=problem_responses(401, 403, 404, 409, 412, 422, 428),
+    responses={**problem_responses(401, 403, 404, 409, 412, 422, 428), **with_etag(200)},
 )
 async def update_user(
     unit: UnitOfWork,
@@ -143,7 +143,7 @@ async def update_user(
     openapi_extra=audited_as("user.disable"),
     summary="Disable an account; its sessions end at once",
     response_model=UserRead,
-    responses=problem_responses(401, 403, 404, 409),
+    responses={**problem_responses(401, 403, 404, 409), **with_etag(200)},
 )
 async def disable_user(
     unit: UnitOfWork, principal: AdminOnly, user_id: UUID, response: Response
@@ -159,7 +159,7 @@ async def disable_user(
     openapi_extra=audited_as("user.enable"),
     summary="Enable a disabled account",
     response_model=UserRead,
-    responses=problem_responses(401, 403, 404),
+    responses={**problem_responses(401, 403, 404), **with_etag(200)},
 )
 async def enable_user(
     unit: UnitOfWork, _: AdminOnly, user_id: UUID, response: Response
@@ -175,7 +175,7 @@ async def enable_user(
     openapi_extra=audited_as("user.unlock"),
     summary="Unlock an account locked after failed logins",
     response_model=UserRead,
-    responses=problem_responses(401, 403, 404),
+    responses={**problem_responses(401, 403, 404), **with_etag(200)},
 )
 async def unlock_user(
     unit: UnitOfWork, _: AdminOnly, user_id: UUID, response: Response
