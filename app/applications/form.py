@@ -10,8 +10,9 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.fields import Email
 from app.quotes.rules import Deductible, InnocentPartySublimit, PaymentPlan
 from app.quotes.schemas import MONEY_STRING
 
@@ -188,7 +189,7 @@ class SectionA(_Section):
     home_phone: str | None = Field(default=None, max_length=30)
     work_phone: str | None = Field(default=None, max_length=30)
     fax: str | None = Field(default=None, max_length=30)
-    email: EmailStr | None = None
+    email: Email | None = None
     indian_status_certificate: bool | None = None
     newly_called_first_time: bool = Field(
         default=False,

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Protocol, cast
 
 from anyio import CancelScope
 from fastapi import Depends, Request, Response
+from fastapi import routing as _fastapi_routing
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
@@ -39,6 +40,7 @@ from app.core.db import (
 )
 from app.core.errors import AppError, FieldError, InvalidInput
 from app.core.requestctx import current_request_meta
+from app.core.route_handler import lean_handler
 from app.core.sql import Bound, compose, statement
 
 # A row an audited read returns, by column name.
@@ -363,7 +365,17 @@ class UnitOfWorkRoute(APIRoute):
     scope, without its per-request context manager and exit stack)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        fallback = super().get_route_handler()
+        handler = (
+            lean_handler(
+                self.dependant,
+                self.body_field is not None,
+                self.dependency_overrides_provider,
+                fallback,
+            )
+            if _included_as_declared()
+            else None
+        ) or fallback
         known = frozenset(_query_names(self.dependant))
         in_unit = uses_unit(self.dependant)
 
@@ -386,6 +398,14 @@ class UnitOfWorkRoute(APIRoute):
             return not_modified(request, response) or response
 
         return checked
+
+
+def _included_as_declared() -> bool:
+    """False while FastAPI builds the handler of a route included with dependencies of the
+    router's inclusion, which its own dependant does not show (we include none)."""
+    context = getattr(_fastapi_routing, "_effective_route_context_var", None)
+    effective = context.get() if context is not None else None
+    return effective is None or not getattr(effective, "dependencies", None)
 
 
 def _query_names(dependant: Dependant) -> set[str]:

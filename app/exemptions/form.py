@@ -17,12 +17,13 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
-    EmailStr,
     Field,
     StrictBool,
     StringConstraints,
 )
 from pydantic_core import PydanticCustomError
+
+from app.core.fields import Email
 
 
 class Reason(StrEnum):
@@ -223,7 +224,7 @@ class ExemptionForm(_Section):
     )
     mailing_address: Address | None = None
     telephone: Phone | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     employer_name: Name | None = Field(
         default=None, description="Employer or law firm as of the effective date: (c)-(g)"
     )

@@ -3,9 +3,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.accounts.roles import Role, Scope
+from app.core.fields import Email
 
 Username = Field(min_length=2, max_length=150, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 
@@ -15,7 +16,7 @@ class UserCreate(BaseModel):
 
     username: str = Username
     role: Role
-    email: EmailStr | None = None
+    email: Email | None = None
     full_name: str | None = Field(default=None, max_length=200)
     firm_id: UUID | None = None
     scopes: list[Scope] = Field(default_factory=list, description="Integrations only")
@@ -37,7 +38,7 @@ class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Role | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     full_name: str | None = Field(default=None, max_length=200)
     firm_id: UUID | None = None
     scopes: list[Scope] | None = None

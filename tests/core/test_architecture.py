@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi.routing import APIRoute, iter_route_contexts
 
+from app.core.route_handler import lean_handler
 from app.core.unit_of_work import AUDIT_ACTION, UnitOfWorkRoute, uses_unit
 from app.main import create_app
 from tests.conftest import make_settings
@@ -70,3 +71,29 @@ def test_every_route_that_takes_the_unit_of_work_runs_inside_it(database_url):
         if uses_unit(route.dependant) and not isinstance(route, UnitOfWorkRoute)
     ]
     assert outside == [], "give these routes' routers route_class=UnitOfWorkRoute"
+
+
+def test_the_audited_reads_are_served_by_the_planned_handler(database_url):
+    """Every read by id and every list of the records' domains takes the planned handler
+    (app/core/route_handler.py), not FastAPI's general one: a dependency or a return type
+    that disqualifies one of them would otherwise slow it down silently."""
+    app = create_app(make_settings(database_url))
+    routes = [(c.original_route, c.path) for c in iter_route_contexts(app.routes)]
+    reads = {
+        path: route
+        for route, path in routes
+        if isinstance(route, APIRoute)
+        and route.methods == {"GET"}
+        and path.split("/")[1]
+        in {"quotes", "applications", "policies", "claims-notices", "exemptions", "users"}
+        and path.count("/") <= 2
+        and not path.endswith("access-review")
+    }
+    reads["/audit-events"] = next(r for r, p in routes if p == "/audit-events")
+    assert len(reads) >= 12, sorted(reads)
+    unplanned = [
+        path
+        for path, route in reads.items()
+        if lean_handler(route.dependant, route.body_field is not None, None, None) is None
+    ]
+    assert unplanned == []
