@@ -15,16 +15,19 @@ class InvalidCredentials(NotAuthenticated):
 
 
 class SessionExpired(NotAuthenticated):
+    ends_session = True
     slug = "session-expired"
     title = "Your session has expired"
 
 
 class SessionRevoked(NotAuthenticated):
+    ends_session = True
     slug = "session-revoked"
     title = "Your session has ended"
 
 
 class InvalidToken(NotAuthenticated):
+    ends_session = True
     slug = "invalid-token"
     title = "The access token is not valid"
 

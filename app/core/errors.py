@@ -33,6 +33,10 @@ class FieldError:
 class AppError(Exception):
     """Base of every error a client may see. Subclasses set status, slug and title."""
 
+    # A 401 for a session that has ended (expired, revoked, not a valid token): the session
+    # cookie that carried it is cleared with the answer.
+    ends_session: ClassVar[bool] = False
+
     status: ClassVar[int] = 400
     slug: ClassVar[str] = "bad-request"
     title: ClassVar[str] = "Bad request"
@@ -205,7 +209,7 @@ def validation_errors(exc: RequestValidationError) -> list[FieldError]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(request: Request, exc: AppError) -> JSONResponse:
-        return problem_response(
+        response = problem_response(
             exc.status,
             exc.slug,
             exc.title,
@@ -214,6 +218,15 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=exc.headers,
             instance=request.url.path,
         )
+        cookie = request.app.state.settings.session_cookie_name
+        if (
+            exc.ends_session
+            and cookie in request.cookies
+            and "authorization" not in request.headers
+        ):
+            # The session the cookie carried has ended: the browser forgets it too.
+            response.delete_cookie(cookie, httponly=True, secure=True, samesite="strict", path="/")
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:

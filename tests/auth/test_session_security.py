@@ -190,6 +190,26 @@ async def test_cookie_authenticates_reads_and_changes_need_x_requested_with(app,
     assert allowed.status_code == 200, allowed.text
 
 
+async def test_an_ended_sessions_cookie_is_cleared_with_the_401(app_factory):
+    app = app_factory(session_idle_timeout_seconds=2)
+    async with client_for(app) as browser:
+        user = await make_user(app)
+        await browser.post("/auth/token", data={"username": user["username"], "password": PASSWORD})
+        assert (await browser.get("/users/me")).status_code == 200
+        await travel(app, 2.5)
+        ended = await browser.get("/users/me")
+        assert ended.status_code == 401
+        assert ended.json()["type"] == "/problems/session-expired"
+        cookie = ended.headers["set-cookie"]
+        assert cookie.startswith("__Host-lpl_session=") and "Max-Age=0" in cookie
+        assert not browser.cookies.get("__Host-lpl_session")
+        # a wrong password at the login form is no reason to clear anything
+        failed = await browser.post(
+            "/auth/token", data={"username": user["username"], "password": "not it at all"}
+        )
+        assert failed.status_code == 401 and "set-cookie" not in failed.headers
+
+
 async def test_bearer_changes_need_no_csrf_header(app, client):
     _, token = await user_token(app, client)
     async with client_for(app) as fresh:  # no cookie jar: bearer only
