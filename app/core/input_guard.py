@@ -186,7 +186,11 @@ class InputGuard:
                     refusal = too_large
                     raise _Refused
                 if fields is not None and fields.feed(chunk):
-                    refusal = _control_character_problem(fields.bad)
+                    refusal = (
+                        _control_character_problem(fields.bad)
+                        if fields.bad
+                        else _card_number_problem(fields.cards)
+                    )
                     raise _Refused
             return message
 
@@ -208,11 +212,14 @@ class InputGuard:
 
 class _TextFieldScanner:
     """The text fields (parts without a filename) of a multipart body, scanned for control
-    characters as the body streams past; files are skipped. A body the scanner cannot parse
-    is left to the route's own parser to refuse."""
+    characters and card numbers as the body streams past (a field is refused as soon as it has
+    ended, before the route has read the body to its end); files are skipped. A body the
+    scanner cannot parse is left to the route's own parser to refuse."""
 
     def __init__(self, boundary: bytes) -> None:
         self.bad: list[str] = []
+        self.cards: list[str] = []
+        self._text = bytearray()  # the current text field so far (the envelope bounds it)
         self._broken = False
         self._header_name = b""
         self._header_value = b""
@@ -227,6 +234,7 @@ class _TextFieldScanner:
                 "on_header_end": self._header_end,
                 "on_headers_finished": self._headers_finished,
                 "on_part_data": self._part_data,
+                "on_part_end": self._part_end,
             },
         )
 
@@ -236,17 +244,19 @@ class _TextFieldScanner:
         return cls(boundary) if boundary else None
 
     def feed(self, chunk: bytes) -> bool:
-        """Scan the next bytes; True once a text field holds a control character."""
+        """Scan the next bytes; True once a text field holds a control character or a card
+        number."""
         if not self._broken and chunk:
             try:
                 self._parser.write(chunk)
             except Exception:
                 self._broken = True
-        return bool(self.bad)
+        return bool(self.bad or self.cards)
 
     def _part_begin(self) -> None:
         self._disposition = b""
         self._field = None
+        self._text.clear()
 
     def _header_field(self, data: bytes, start: int, end: int) -> None:
         self._header_name += data[start:end]
@@ -268,9 +278,20 @@ class _TextFieldScanner:
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
         field = self._field
-        if field is not None and _FORBIDDEN_BYTES.search(data, start, end):
+        if field is None:
+            return
+        if _FORBIDDEN_BYTES.search(data, start, end):
             self.bad.append(field)
             self._field = None  # named once
+            return
+        self._text += data[start:end]
+
+    def _part_end(self) -> None:
+        if self._field is not None and self._text:
+            text = self._text.decode("utf-8", "replace")
+            if _MAYBE_CARD.search(text) and find_card_numbers(text):
+                self.cards.append(self._field)
+        self._text.clear()
 
 
 def _bad_body_fields(body: bytes, content_type: bytes) -> list[str]:

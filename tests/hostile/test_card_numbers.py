@@ -107,3 +107,28 @@ async def test_a_document_description_with_a_card_number_is_refused(app, client)
     assert refused.status_code == 422
     assert [e["code"] for e in refused.json()["errors"]] == ["card_number"]
     assert DIGITS not in await _everything_stored(app)
+
+
+async def test_any_multipart_text_field_with_a_card_number_is_refused_by_the_guard(app, client):
+    """Not only the fields a route reads: the input guard scans every text part as it streams
+    past, so a field added later, or one a route ignores, is covered too."""
+    _, token = await user_token(app, client)
+    me = bearer(token)
+    notice = await client.post("/claims-notices", json=MATTER, headers={**me, **key()})
+    from tests.documents.test_content import MINIMAL_PDF
+
+    for spelled in (CARD, CARD.replace(" ", "-"), CARD.replace(" ", "")):
+        refused = await client.post(
+            f"/claims-notices/{notice.json()['id']}/documents",
+            files={"file": ("a.pdf", MINIMAL_PDF, "application/pdf")},
+            data={"description": "a receipt", "memo": f"paid with {spelled} yesterday"},
+            headers=me,
+        )
+        assert refused.status_code == 422, refused.text
+        body = refused.json()
+        assert body["type"] == "/problems/card-number-refused"
+        assert [(e["field"], e["code"]) for e in body["errors"]] == [("memo", "card_number")]
+        assert spelled not in refused.text
+    listed = await client.get(f"/claims-notices/{notice.json()['id']}/documents", headers=me)
+    assert listed.status_code == 200 and listed.json() == []
+    assert DIGITS not in await _everything_stored(app)
