@@ -37,6 +37,8 @@ Cursor = Annotated[
     str | None, Query(max_length=512, description="next_cursor of the previous page")
 ]
 
+UPDATED_AT = "When the record was created or last changed (the time its changing transaction began)"
+
 
 class Page(BaseModel, Generic[T]):
     items: list[T]

@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from app.accounts.roles import Role, Scope
+from app.core.pagination import UPDATED_AT
 
 Username = Field(min_length=2, max_length=150, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 
@@ -65,6 +66,7 @@ class UserRead(BaseModel):
     last_login_at: datetime | None
     role_changed_at: datetime | None
     created_at: datetime
+    updated_at: datetime = Field(description=UPDATED_AT)
     version: int
 
 

@@ -59,6 +59,7 @@ def to_read(user: AppUser | Mapping[Any, Any], now: datetime) -> UserRead:
         last_login_at=get("last_login_at"),
         role_changed_at=get("role_changed_at"),
         created_at=get("created_at"),
+        updated_at=get("updated_at"),
         version=get("version"),
     )
 
