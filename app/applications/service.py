@@ -40,6 +40,7 @@ from app.auth.principal import Principal
 from app.claims_notices.history import claims_history
 from app.core.audited import (
     BY_LAW_SOCIETY_NUMBER,
+    UPDATED_SINCE,
     conditions,
     read_page,
     read_record,
@@ -209,6 +210,7 @@ async def list_applications(
                 "r.submitted_at < CAST(:v AS date) + 1",
                 filters.get("submitted_to"),
             ),
+            updated_since=(UPDATED_SINCE, filters.get("updated_since")),
         ),
         filters=filters,
     )

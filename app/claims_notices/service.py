@@ -52,7 +52,7 @@ from app.claims_notices.schemas import (
     NoticeFacts,
     SublimitRead,
 )
-from app.core.audited import conditions, read_page, read_record
+from app.core.audited import UPDATED_SINCE, conditions, read_page, read_record
 from app.core.clock import today as _today
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
@@ -492,6 +492,7 @@ async def list_notices(
             counsel_id=("r.counsel_id = :v", filters.get("counsel_id")),
             received_from=("r.reported_on >= :v", filters.get("received_from")),
             received_to=("r.reported_on <= :v", filters.get("received_to")),
+            updated_since=(UPDATED_SINCE, filters.get("updated_since")),
         ),
         filters=filters,
     )

@@ -159,6 +159,8 @@ def contains(text: str | None) -> str | None:
     return f"%{escaped}%"
 
 
+# Records created or changed at or after a time (`updated_since`; see UpdatedSince).
+UPDATED_SINCE = "r.updated_at >= CAST(:v AS timestamptz)"
 # A lawyer's records by the lawyer's Law Society number (their username).
 BY_LAW_SOCIETY_NUMBER = (
     "{owner} IN (SELECT member.id FROM app_user AS member WHERE member.username = :v)"

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.roles import Role
 from app.auth.principal import Principal
-from app.core.audited import conditions, read_page, read_record, reread
+from app.core.audited import UPDATED_SINCE, conditions, read_page, read_record, reread
 from app.core.clock import today as _today
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
@@ -470,6 +470,7 @@ async def list_exemptions(
             status=("r.status = :v", filters.get("status")),
             reason=("r.form->>'reason' = :v", filters.get("reason")),
             lawyer_id=("r.owner_id = :v", filters.get("lawyer_id")),
+            updated_since=(UPDATED_SINCE, filters.get("updated_since")),
         ),
         filters=filters,
     )

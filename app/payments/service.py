@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.roles import Role
 from app.auth.principal import Principal
-from app.core.audited import conditions, read_page, read_record, reread
+from app.core.audited import UPDATED_SINCE, conditions, read_page, read_record, reread
 from app.core.clock import today
 from app.core.errors import AppError, FieldError, InvalidInput, NotFound
 from app.core.pagination import Page
@@ -283,6 +283,7 @@ async def list_authorizations(
     principal: Principal,
     *,
     policy_id: UUID | None,
+    updated_since: datetime | None = None,
     cursor: str | None,
     limit: int,
 ) -> Page[AuthorizationRead]:
@@ -293,8 +294,11 @@ async def list_authorizations(
         action="payment_authorization.list",
         cursor=cursor,
         limit=limit,
-        where=conditions(policy_id=("r.policy_id = :v", policy_id)),
-        filters={"policy_id": policy_id},
+        where=conditions(
+            policy_id=("r.policy_id = :v", policy_id),
+            updated_since=(UPDATED_SINCE, updated_since),
+        ),
+        filters={"policy_id": policy_id, "updated_since": updated_since},
     )
     return Page(items=[authorization_read(r) for r in rows], next_cursor=next_cursor)
 

@@ -12,6 +12,7 @@ from app.accounts.roles import Role
 from app.auth.principal import Principal
 from app.core.audited import (
     BY_LAW_SOCIETY_NUMBER,
+    UPDATED_SINCE,
     conditions,
     read_page,
     read_record,
@@ -88,6 +89,7 @@ async def list_policies(
                 filters.get("law_society_number"),
             ),
             real_estate_status=("r.real_estate_status = :v", filters.get("real_estate_status")),
+            updated_since=(UPDATED_SINCE, filters.get("updated_since")),
         ),
         filters=filters,
     )
