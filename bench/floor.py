@@ -232,10 +232,19 @@ def quote_json(row: Any, p: str = "") -> dict[str, Any]:
     }
 
 
+def lawyer_json(row: Any, owner: str) -> dict[str, Any]:
+    return {
+        "id": row[owner],
+        "name": row["lawyer_name__"],
+        "law_society_number": row["lawyer_number__"],
+    }
+
+
 def application_json(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
         "lawyer_id": row["owner_id"],
+        "lawyer": lawyer_json(row, "owner_id"),
         "firm_id": row["firm_id"],
         "program_year": row["program_year"],
         "status": row["status"],
@@ -259,6 +268,7 @@ def application_json(row: Any) -> dict[str, Any]:
         "decision_note": row["decision_note"],
         "tax_certificate_on_file": row["tax_certificate_confirmed_at"] is not None,
         "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
         "version": row["version"],
     }
 
@@ -268,6 +278,7 @@ def policy_json(row: Any) -> dict[str, Any]:
         "id": row["id"],
         "application_id": row["application_id"],
         "lawyer_id": row["lawyer_id"],
+        "lawyer": lawyer_json(row, "lawyer_id"),
         "firm_id": row["firm_id"],
         "program_year": row["program_year"],
         "effective_date": row["effective_date"],
@@ -280,6 +291,7 @@ def policy_json(row: Any) -> dict[str, Any]:
         "tax": money(row["tax"]),
         "total": money(row["total"]),
         "issued_at": row["issued_at"],
+        "updated_at": row["updated_at"],
     }
 
 
@@ -296,6 +308,7 @@ USER_FIELDS = (
     "last_login_at",
     "role_changed_at",
     "created_at",
+    "updated_at",
     "version",
 )
 EVENT_FIELDS = (
@@ -343,15 +356,20 @@ QUOTES = Domain(
     readers=QUOTE_READERS,
     render=quote_json,
 )
+# Whose record it is: the owning lawyer's name and Law Society number, joined (app/users/whose.py).
+LAWYER_COLUMNS = "lw.full_name AS lawyer_name__, lw.username AS lawyer_number__"
+LAWYER_JOIN = "JOIN app_user AS lw ON lw.id = {owner}"
 APPLICATIONS = Domain(
     "application",
     "SELECT r.id, r.owner_id, r.firm_id, r.program_year, r.status, r.form, r.submitted_at,"
-    " r.decided_at, r.decision_note, r.tax_certificate_confirmed_at, r.created_at, r.version, "
+    " r.decided_at, r.decision_note, r.tax_certificate_confirmed_at, r.created_at,"
+    f" r.updated_at, r.version, {LAWYER_COLUMNS}, "
     + QUOTE_COLUMNS.format(a="q", p="q_")
     + ", p.id AS p_id, p.program_year AS p_program_year, p.effective_date AS p_effective_date,"
     " p.deductible AS p_deductible, p.real_estate_status AS p_real_estate_status,"
     " p.premium AS p_premium, p.tax AS p_tax, p.total AS p_total, p.issued_at AS p_issued_at"
-    " FROM application AS r LEFT JOIN quote AS q ON q.id = r.quote_id"
+    f" FROM application AS r {LAWYER_JOIN.format(owner='r.owner_id')}"
+    " LEFT JOIN quote AS q ON q.id = r.quote_id"
     " LEFT JOIN policy AS p ON p.application_id = r.id AND r.status = 'approved'",
     owner="r.owner_id",
     subject="owner_id",
@@ -364,7 +382,8 @@ POLICIES = Domain(
     "policy",
     "SELECT r.id, r.application_id, r.lawyer_id, r.firm_id, r.program_year, r.effective_date,"
     " r.deductible, r.part_time, r.real_estate_status, r.real_estate_since, r.cover_ends,"
-    " r.premium, r.tax, r.total, r.issued_at FROM policy AS r",
+    f" r.premium, r.tax, r.total, r.issued_at, r.updated_at, {LAWYER_COLUMNS}"
+    f" FROM policy AS r {LAWYER_JOIN.format(owner='r.lawyer_id')}",
     owner="r.lawyer_id",
     subject="lawyer_id",
     order="r.issued_at",
@@ -377,7 +396,8 @@ USERS = Domain(
     "SELECT r.id, r.username, r.role, r.email, r.full_name, r.firm_id, r.scopes,"
     " r.disabled_at IS NOT NULL AS disabled,"
     " (r.locked_until IS NOT NULL AND r.locked_until > now()) AS locked,"
-    " r.last_login_at, r.role_changed_at, r.created_at, r.version FROM app_user AS r",
+    " r.last_login_at, r.role_changed_at, r.created_at, r.updated_at, r.version"
+    " FROM app_user AS r",
     owner=None,
     subject="id",
     order="r.created_at",
@@ -415,7 +435,8 @@ NOTICE_COVER = (
     " FROM policy AS p WHERE p.id = r.policy_id)"
 )
 NOTICE_COLUMNS = (
-    f"r.*, {NOTICE_FILE} AS file__, {NOTICE_CALLS} AS calls__, {NOTICE_COVER} AS cover__"
+    f"r.*, {NOTICE_FILE} AS file__, {NOTICE_CALLS} AS calls__, {NOTICE_COVER} AS cover__,"
+    f" {LAWYER_COLUMNS}"
 )
 # A notice's facts as answered: the stored ones over the defaults of every fact (read once).
 FACT_DEFAULTS = NoticeFacts().model_dump(mode="json")
@@ -492,6 +513,7 @@ def notice_json(row: Any) -> dict[str, Any]:
         "id": row["id"],
         "reference": row["reference"],
         "lawyer_id": row["lawyer_id"],
+        "lawyer": lawyer_json(row, "lawyer_id"),
         "firm_id": row["firm_id"],
         "filed_by_id": row["filed_by_id"],
         "status": row["status"],
@@ -550,13 +572,14 @@ def notice_json(row: Any) -> dict[str, Any]:
         "submitted_at": row["submitted_at"],
         "closed_at": row["closed_at"],
         "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
         "version": row["version"],
     }
 
 
 NOTICES = Domain(
     "claims_notice",
-    f"SELECT {NOTICE_COLUMNS} FROM claim_notice AS r",
+    f"SELECT {NOTICE_COLUMNS} FROM claim_notice AS r {LAWYER_JOIN.format(owner='r.lawyer_id')}",
     owner="r.lawyer_id",
     subject="lawyer_id",
     order="r.created_at",
@@ -614,6 +637,7 @@ def exemption_json(row: Any) -> dict[str, Any]:
     return {
         "id": row["id"],
         "lawyer_id": row["owner_id"],
+        "lawyer": lawyer_json(row, "owner_id"),
         "filed_by_id": row["filed_by_id"],
         "status": row["status"],
         "channel": row["channel"],
@@ -632,13 +656,14 @@ def exemption_json(row: Any) -> dict[str, Any]:
         "ended_on": row["ended_on"],
         "submitted_at": row["submitted_at"],
         "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
         "version": row["version"],
     }
 
 
 EXEMPTIONS = Domain(
     "exemption",
-    "SELECT r.* FROM exemption AS r",
+    f"SELECT r.*, {LAWYER_COLUMNS} FROM exemption AS r {LAWYER_JOIN.format(owner='r.owner_id')}",
     owner="r.owner_id",
     subject="owner_id",
     order="r.created_at",
@@ -1395,6 +1420,17 @@ def drift() -> list[str]:
                 notes.append(f"the visibility rule for a {role} differs from the floor's")
     except (ImportError, AttributeError) as exc:
         notes.append(f"could not compare the visibility rule: {exc!r}")
+    try:
+        from app.users import whose
+
+        if not same(whose.LAWYER_COLUMNS, LAWYER_COLUMNS) or not same(
+            whose.lawyer_join("{owner}"), LAWYER_JOIN
+        ):
+            notes.append(
+                "the lawyer's columns or join (app/users/whose.py) differ from the floor's"
+            )
+    except (ImportError, AttributeError) as exc:
+        notes.append(f"could not compare the lawyer's columns: {exc!r}")
     for module, name, mine in (
         ("app.quotes.repository", "QUOTES", QUOTES),
         ("app.applications.repository", "APPLICATIONS", APPLICATIONS),

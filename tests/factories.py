@@ -67,6 +67,7 @@ async def make_user(
     firm_id: uuid.UUID | None = None,
     email: str | None = None,
     scopes: list[str] | None = None,
+    full_name: str | None = None,
 ) -> dict[str, Any]:
     """A user row (bypassing the admin API, which has its own tests)."""
     user_id = uuid.uuid4()
@@ -79,6 +80,7 @@ async def make_user(
                 role=role,
                 firm_id=firm_id,
                 email=email,
+                full_name=full_name,
                 scopes=scopes or [],
                 password_hash=password_hash(password),
                 version=1,

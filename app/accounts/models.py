@@ -17,7 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.accounts.roles import Role
-from app.core.db import Base
+from app.core.db import Base, updated_at_column
 
 _ROLE_VALUES = ", ".join(f"'{r.value}'" for r in Role)
 
@@ -34,6 +34,7 @@ class AppUser(Base):
             name="firm_roles_have_firm",
         ),
         CheckConstraint("failed_login_count >= 0", name="failed_login_count_non_negative"),
+        Index("ix_app_user_updated_at", "updated_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -51,9 +52,7 @@ class AppUser(Base):
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     role_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    updated_at: Mapped[datetime] = updated_at_column()
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

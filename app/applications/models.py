@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, known_values
+from app.core.db import Base, known_values, updated_at_column
 
 
 class ApplicationStatus(StrEnum):
@@ -50,6 +50,7 @@ class Application(Base):
             postgresql_where=text("status <> 'declined'"),
         ),
         Index("ix_application_firm_id_program_year", "firm_id", "program_year"),
+        Index("ix_application_updated_at", "updated_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -73,9 +74,7 @@ class Application(Base):
         ForeignKey("app_user.id")
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
-    )
+    updated_at: Mapped[datetime] = updated_at_column()
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -16,19 +16,20 @@ from app.core.sql import Bound, as_clause
 from app.policies.issuance import issued_policy_sql
 from app.quotes.pricing import quote_document_sql
 from app.users.acting_for import lawyer_records_visible
+from app.users.whose import LAWYER_COLUMNS, lawyer_join
 
 APPLICATION_READERS = frozenset({Role.customer_service, Role.underwriter})
 # Submitted and not declined: what the firm and later years rely on.
 LODGED = (ApplicationStatus.submitted, ApplicationStatus.approved)
 
 
-# An application is shown with its quote and the policy it issued: read in the same statement,
-# through the SQL the quotes and policies domains publish for it.
+# An application is shown with its quote, the policy it issued and its lawyer: read in the same
+# statement, through the SQL the quotes, policies and users domains publish for it.
 APPLICATIONS = Source(
     "application",
-    "application AS r",
+    f"application AS r {lawyer_join('r.owner_id')}",
     columns=f"r.*, {quote_document_sql('r.quote_id')} AS quote_document__,"
-    f" {issued_policy_sql('r.id')} AS policy_document__",
+    f" {issued_policy_sql('r.id')} AS policy_document__, {LAWYER_COLUMNS}",
 )
 
 

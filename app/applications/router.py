@@ -24,7 +24,7 @@ from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.etag import etag_of, set_etag, with_etag
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 
@@ -81,6 +81,7 @@ async def list_applications(
     law_society_number: Annotated[str | None, Query(min_length=1, max_length=150)] = None,
     submitted_from: Annotated[date | None, Query(description="Submitted on or after")] = None,
     submitted_to: Annotated[date | None, Query(description="Submitted on or before")] = None,
+    updated_since: UpdatedSince = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
@@ -91,6 +92,7 @@ async def list_applications(
         "law_society_number": law_society_number,
         "submitted_from": submitted_from,
         "submitted_to": submitted_to,
+        "updated_since": updated_since,
     }
     page = await service.list_applications(
         unit, principal, filters=filters, cursor=cursor, limit=limit

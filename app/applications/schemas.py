@@ -17,9 +17,11 @@ from app.applications.form import (
     SectionF,
 )
 from app.applications.models import ApplicationStatus
+from app.core.pagination import UPDATED_AT
 from app.policies.issuance import RealEstateStatus
 from app.quotes.rules import Deductible
 from app.quotes.schemas import MoneyOut, QuoteRead
+from app.users.whose import LawyerSummary
 
 
 class ApplicationCreate(BaseModel):
@@ -83,6 +85,7 @@ class PolicyRead(BaseModel):
 class ApplicationRead(BaseModel):
     id: UUID
     lawyer_id: UUID
+    lawyer: LawyerSummary
     firm_id: UUID | None
     program_year: int
     status: ApplicationStatus
@@ -96,6 +99,7 @@ class ApplicationRead(BaseModel):
         description="Staff confirmed a copy of the Certificate of Indian Status or TCRD is on file"
     )
     created_at: datetime
+    updated_at: datetime = Field(description=UPDATED_AT)
     version: int
 
 

@@ -3,7 +3,7 @@ with its quote), underwriting decisions and the policy an approval issues."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -38,7 +38,14 @@ from app.applications.schemas import (
 )
 from app.auth.principal import Principal
 from app.claims_notices.history import claims_history
-from app.core.audited import BY_LAW_SOCIETY_NUMBER, conditions, read_page, read_record
+from app.core.audited import (
+    BY_LAW_SOCIETY_NUMBER,
+    UPDATED_SINCE,
+    conditions,
+    read_page,
+    read_record,
+    reread,
+)
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
@@ -48,21 +55,18 @@ from app.exemptions.status import exemption_in_force
 from app.firms.directory import lock_firm
 from app.policies.history import new_lawyer_tier_years, years_part_time_lost
 from app.policies.issuance import (
-    IssuedPolicy,
     PolicyTerms,
     issue_policy,
     issued_policy_from_document,
-    policies_of_applications,
 )
 from app.quotes.pricing import (
     price_and_store,
     quote_from_document,
     stored_quote,
-    stored_quotes,
 )
 from app.quotes.rules import QuoteInput, Violation
-from app.quotes.schemas import QuoteRead
 from app.users.acting_for import ACTING_ROLES, lawyer_acted_for
+from app.users.whose import lawyer_of
 
 APPLICANTS = ACTING_ROLES
 EDITABLE = frozenset({ApplicationStatus.draft, ApplicationStatus.information_requested})
@@ -90,49 +94,31 @@ def _state(status: str) -> str:
 
 
 async def to_read(unit: Unit, app: Application) -> ApplicationRead:
-    return (await to_reads(unit, [_columns(app)]))[0]
+    """The application as a read answers it, after a change (one statement)."""
+    return to_application_read(await reread(unit, repo.APPLICATIONS, app.id))
 
 
-def _columns(app: Application) -> dict[str, Any]:
-    return {c.key: getattr(app, c.key) for c in Application.__table__.columns}
-
-
-async def to_reads(unit: Unit, apps: Sequence[Mapping[Any, Any]]) -> list[ApplicationRead]:
-    """Applications with their quotes and policies: read with them (APPLICATIONS), or fetched
-    in two queries for the whole page."""
-    quotes: dict[Any, QuoteRead] = {}
-    policies: dict[Any, IssuedPolicy] = {}
-    for app in apps:
-        if app.get("quote_document__"):
-            quotes[app["quote_id"]] = quote_from_document(app["quote_document__"])
-        if app.get("policy_document__"):
-            policies[app["id"]] = issued_policy_from_document(app["policy_document__"])
-    if not all("quote_document__" in app for app in apps):
-        wanted = [a["quote_id"] for a in apps if a["quote_id"] and a["quote_id"] not in quotes]
-        quotes |= {k: q.read for k, q in (await stored_quotes(unit.db, wanted)).items()}
-        approved = [a["id"] for a in apps if a["status"] == ApplicationStatus.approved]
-        policies |= await policies_of_applications(unit, approved)
-    return [
-        ApplicationRead(
-            id=app["id"],
-            lawyer_id=app["owner_id"],
-            firm_id=app["firm_id"],
-            program_year=app["program_year"],
-            status=app["status"],
-            form=ApplicationForm.model_validate(app["form"]),
-            quote=quotes.get(app["quote_id"]) if app["quote_id"] else None,
-            policy=PolicyRead.model_validate(policies[app["id"]])
-            if app["id"] in policies
-            else None,
-            submitted_at=app["submitted_at"],
-            decided_at=app["decided_at"],
-            decision_note=app["decision_note"],
-            tax_certificate_on_file=app["tax_certificate_confirmed_at"] is not None,
-            created_at=app["created_at"],
-            version=app["version"],
-        )
-        for app in apps
-    ]
+def to_application_read(app: Mapping[Any, Any]) -> ApplicationRead:
+    """An application read with its quote, its policy and its lawyer (`APPLICATIONS`)."""
+    quote, policy = app["quote_document__"], app["policy_document__"]
+    return ApplicationRead(
+        id=app["id"],
+        lawyer_id=app["owner_id"],
+        lawyer=lawyer_of(app, "owner_id"),
+        firm_id=app["firm_id"],
+        program_year=app["program_year"],
+        status=app["status"],
+        form=ApplicationForm.model_validate(app["form"]),
+        quote=quote_from_document(quote) if quote else None,
+        policy=PolicyRead.model_validate(issued_policy_from_document(policy)) if policy else None,
+        submitted_at=app["submitted_at"],
+        decided_at=app["decided_at"],
+        decision_note=app["decision_note"],
+        tax_certificate_on_file=app["tax_certificate_confirmed_at"] is not None,
+        created_at=app["created_at"],
+        updated_at=app["updated_at"],
+        version=app["version"],
+    )
 
 
 async def create_application(
@@ -193,7 +179,7 @@ async def read_application(
         repo.visible_to(principal),
         action="application.read",
     )
-    return (await to_reads(unit, [row]))[0]
+    return to_application_read(row)
 
 
 async def list_applications(
@@ -224,10 +210,11 @@ async def list_applications(
                 "r.submitted_at < CAST(:v AS date) + 1",
                 filters.get("submitted_to"),
             ),
+            updated_since=(UPDATED_SINCE, filters.get("updated_since")),
         ),
         filters=filters,
     )
-    return Page(items=await to_reads(unit, rows), next_cursor=next_cursor)
+    return Page(items=[to_application_read(r) for r in rows], next_cursor=next_cursor)
 
 
 def _merge(form: dict[str, Any], changes: dict[str, dict[str, Any]]) -> ApplicationForm:

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, known_values
+from app.core.db import Base, known_values, updated_at_column
 
 
 class NoticeKind(StrEnum):
@@ -64,6 +64,7 @@ class ClaimNotice(Base):
         Index("ix_claim_notice_created_at_id", "created_at", "id"),
         Index("ix_claim_notice_status_created_at", "status", "created_at"),
         Index("ix_claim_notice_counsel_id", "counsel_id"),
+        Index("ix_claim_notice_updated_at", "updated_at"),
         CheckConstraint(known_values("kind", tuple(NoticeKind)), name="kind_known"),
         CheckConstraint(known_values("status", tuple(NoticeStatus)), name="status_known"),
         CheckConstraint(known_values("channel", tuple(Channel)), name="channel_known"),
@@ -109,6 +110,8 @@ class ClaimNotice(Base):
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # a milestone, cost or deductible call added to the notice's file moves it too (a trigger)
+    updated_at: Mapped[datetime] = updated_at_column()
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -22,8 +22,10 @@ from app.core.audited import Source
 from app.core.sql import Bound, as_clause, compose, statement
 from app.policies.cover import policy_cover_sql
 from app.users.acting_for import lawyer_records_visible
+from app.users.whose import LAWYER_COLUMNS, lawyer_join
 
-# A notice is read with its claims file, its calls and its policy's cover: one statement.
+# A notice is read with its claims file, its calls, its policy's cover and its lawyer: one
+# statement.
 _FILE_SQL = (
     "(SELECT coalesce(jsonb_agg(to_jsonb(e) ORDER BY e.position), '[]'::jsonb)"
     " FROM claim_file_entry AS e WHERE e.notice_id = r.id)"
@@ -34,9 +36,9 @@ _CALLS_SQL = (
 )
 NOTICES = Source(
     "claims_notice",
-    "claim_notice AS r",
+    f"claim_notice AS r {lawyer_join('r.lawyer_id')}",
     columns=f"r.*, {_FILE_SQL} AS file__, {_CALLS_SQL} AS calls__,"
-    f" {policy_cover_sql('r.policy_id')} AS cover__",
+    f" {policy_cover_sql('r.policy_id')} AS cover__, {LAWYER_COLUMNS}",
     subject="lawyer_id",
 )
 

@@ -26,7 +26,7 @@ from app.claims_notices.schemas import (
 from app.core.errors import problem_responses
 from app.core.etag import etag_of, with_etag
 from app.core.idempotency import IdempotencyKey, idempotent
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.documents.attachments import (
@@ -100,6 +100,7 @@ async def list_claims_notices(
     counsel_id: UUID | None = None,
     received_from: Annotated[date | None, Query(description="Received on or after")] = None,
     received_to: Annotated[date | None, Query(description="Received on or before")] = None,
+    updated_since: UpdatedSince = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
@@ -110,6 +111,7 @@ async def list_claims_notices(
         "counsel_id": counsel_id,
         "received_from": received_from,
         "received_to": received_to,
+        "updated_since": updated_since,
     }
     page = await service.list_notices(unit, principal, filters=filters, cursor=cursor, limit=limit)
     return model_response(page)

@@ -11,8 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from app.claims_notices.models import Channel, NoticeKind, NoticeStatus
 from app.claims_notices.rules import CostKind, DeductibleBasis, Milestone, SocialEngineeringStep
+from app.core.pagination import UPDATED_AT
 from app.quotes.rules import Deductible
 from app.quotes.schemas import MONEY_STRING, MoneyOut
+from app.users.whose import LawyerSummary
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Paragraph = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
@@ -182,6 +184,7 @@ class ClaimsNoticeRead(BaseModel):
     id: UUID
     reference: str | None = Field(description="The claims unit's file number, once acknowledged")
     lawyer_id: UUID
+    lawyer: LawyerSummary
     firm_id: UUID | None
     filed_by_id: UUID
     status: NoticeStatus
@@ -210,6 +213,9 @@ class ClaimsNoticeRead(BaseModel):
     submitted_at: datetime | None
     closed_at: datetime | None
     created_at: datetime
+    updated_at: datetime = Field(
+        description=f"{UPDATED_AT}; a milestone, cost or call added to its file changes it too"
+    )
     version: int
 
 

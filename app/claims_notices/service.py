@@ -52,7 +52,7 @@ from app.claims_notices.schemas import (
     NoticeFacts,
     SublimitRead,
 )
-from app.core.audited import conditions, read_page, read_record
+from app.core.audited import UPDATED_SINCE, conditions, read_page, read_record
 from app.core.clock import today as _today
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
@@ -80,6 +80,7 @@ from app.users.acting_for import (
     lawyer_acted_for,
     lawyer_on_record,
 )
+from app.users.whose import lawyer_of
 
 FILERS = ACTING_ROLES | {Role.claims}
 STAFF_CHANNELS = frozenset({Channel.paper, Channel.telephone})
@@ -148,6 +149,7 @@ def to_read(row: Mapping[Any, Any]) -> ClaimsNoticeRead:
         id=row["id"],
         reference=row["reference"],
         lawyer_id=row["lawyer_id"],
+        lawyer=lawyer_of(row, "lawyer_id"),
         firm_id=row["firm_id"],
         filed_by_id=row["filed_by_id"],
         status=row["status"],
@@ -210,6 +212,7 @@ def to_read(row: Mapping[Any, Any]) -> ClaimsNoticeRead:
         submitted_at=row["submitted_at"],
         closed_at=row["closed_at"],
         created_at=row["created_at"],
+        updated_at=row["updated_at"],
         version=row["version"],
     )
 
@@ -489,6 +492,7 @@ async def list_notices(
             counsel_id=("r.counsel_id = :v", filters.get("counsel_id")),
             received_from=("r.reported_on >= :v", filters.get("received_from")),
             received_to=("r.reported_on <= :v", filters.get("received_to")),
+            updated_since=(UPDATED_SINCE, filters.get("updated_since")),
         ),
         filters=filters,
     )

@@ -20,9 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
+from sqlalchemy import RowMapping
+
 from app.core.errors import NotFound
 from app.core.pagination import Keyset, TimeKeyset, split_page
-from app.core.sql import Bound, compose
+from app.core.sql import Bound, compose, statement
 from app.core.unit_of_work import Row, Unit
 
 ALL = Bound("TRUE", {})
@@ -140,6 +142,15 @@ async def read_page(
     return page, next_cursor
 
 
+async def reread(unit: Unit, source: Source, record_id: object) -> RowMapping:
+    """The record as `source` reads it, in the request's transaction after a change (the change
+    is what the audit trail records): one statement, so a change answers what a read would."""
+    await unit.db.flush()
+    query = compose(f"{source.select} WHERE r.id = {{id}}", id=Bound(":v", {"v": record_id}))
+    sql, params = statement(query)
+    return (await unit.db.execute(sql, params)).mappings().one()
+
+
 def contains(text: str | None) -> str | None:
     """A value for `ILIKE :v` matching `text` anywhere, its own % and _ taken literally."""
     if text is None:
@@ -148,6 +159,8 @@ def contains(text: str | None) -> str | None:
     return f"%{escaped}%"
 
 
+# Records created or changed at or after a time (`updated_since`; see UpdatedSince).
+UPDATED_SINCE = "r.updated_at >= CAST(:v AS timestamptz)"
 # A lawyer's records by the lawyer's Law Society number (their username).
 BY_LAW_SOCIETY_NUMBER = (
     "{owner} IN (SELECT member.id FROM app_user AS member WHERE member.username = :v)"

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from pydantic_core import from_json
-from sqlalchemy import MetaData, event, text
+from sqlalchemy import DateTime, FetchedValue, MetaData, event, func, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -20,7 +21,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.util import greenlet_spawn
 
 from app.core.config import Settings
@@ -179,6 +180,15 @@ def known_values(column: str, values: Iterable[StrEnum]) -> str:
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def updated_at_column() -> Mapped[datetime]:
+    """When the row was created or last changed. The database sets it on every UPDATE that
+    changes the row (the trigger `stamp_updated_at`, made by the migrations for each table that
+    has the column), whoever wrote it: the ORM, a bulk update or plain SQL."""
+    return mapped_column(
+        DateTime(timezone=True), server_default=func.now(), server_onupdate=FetchedValue()
+    )
 
 
 def violated_constraint(exc: IntegrityError) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,7 +18,8 @@ from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, BeforeValidator
+from pydantic_core import PydanticCustomError
 
 from app.core.errors import FieldError, InvalidInput
 from app.core.sql import Bound
@@ -35,6 +37,30 @@ _MAX_SEQ = 2**63 - 1
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Items per page")]
 Cursor = Annotated[
     str | None, Query(max_length=512, description="next_cursor of the previous page")
+]
+
+UPDATED_AT = "When the record was created or last changed (the time its changing transaction began)"
+# RFC 3339's date-time: a date, T (or a space), a time, and an offset (Z or +hh:mm).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
+        raise PydanticCustomError(
+            "rfc3339_with_offset",
+            "Give an RFC 3339 timestamp with its offset, e.g. 2026-11-25T09:30:00Z.",
+        )
+    return value
+
+
+UpdatedSince = Annotated[
+    AwareDatetime | None,
+    BeforeValidator(_rfc3339),
+    Query(
+        description="Only records created or changed at or after this time: an RFC 3339 "
+        "timestamp with its offset, e.g. 2026-11-25T09:30:00Z. Changes are stamped when their "
+        "transaction began, so poll with a little overlap.",
+    ),
 ]
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, known_values
+from app.core.db import Base, known_values, updated_at_column
 
 
 class ExemptionStatus(StrEnum):
@@ -47,6 +47,7 @@ class Exemption(Base):
         CheckConstraint("channel IN ('portal', 'paper')", name="channel_known"),
         Index("ix_exemption_owner_id_created_at", "owner_id", "created_at"),
         Index("ix_exemption_created_at_id", "created_at", "id"),
+        Index("ix_exemption_updated_at", "updated_at"),
         Index(
             "uq_exemption_owner_live",
             "owner_id",
@@ -79,6 +80,7 @@ class Exemption(Base):
     refund_total: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
     ended_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = updated_at_column()
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}

@@ -14,10 +14,14 @@ from app.core.audited import Source
 from app.core.sql import Bound, as_clause
 from app.exemptions.models import Exemption, ExemptionStatus
 from app.users.acting_for import lawyer_records_visible
+from app.users.whose import LAWYER_COLUMNS, lawyer_join
 
 # Staff who read exemptions: customer service and underwriting work them, finance the refund.
 EXEMPTION_READERS = frozenset({Role.customer_service, Role.underwriter, Role.finance})
-EXEMPTIONS = Source("exemption", "exemption AS r")
+# An exemption is read with its lawyer's name and Law Society number: one statement.
+EXEMPTIONS = Source(
+    "exemption", f"exemption AS r {lawyer_join('r.owner_id')}", columns=f"r.*, {LAWYER_COLUMNS}"
+)
 
 
 def visible_to(principal: Principal, *, owner: str = "r.owner_id") -> Bound:

@@ -13,7 +13,7 @@ from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.etag import etag_of, with_etag
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.documents.attachments import (
@@ -80,10 +80,16 @@ async def list_exemptions(
     exemption_status: Annotated[ExemptionStatus | None, Query(alias="status")] = None,
     reason: Reason | None = None,
     lawyer_id: UUID | None = None,
+    updated_since: UpdatedSince = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
-    filters = {"status": exemption_status, "reason": reason, "lawyer_id": lawyer_id}
+    filters = {
+        "status": exemption_status,
+        "reason": reason,
+        "lawyer_id": lawyer_id,
+        "updated_since": updated_since,
+    }
     page = await service.list_exemptions(
         unit, principal, filters=filters, cursor=cursor, limit=limit
     )

@@ -9,10 +9,12 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.pagination import UPDATED_AT
 from app.exemptions.form import ExemptionForm
 from app.exemptions.models import ExemptionStatus
 from app.exemptions.rules import CoverageKind
 from app.quotes.schemas import MoneyOut
+from app.users.whose import LawyerSummary
 
 
 class Channel(StrEnum):
@@ -87,6 +89,7 @@ class RefundRead(BaseModel):
 class ExemptionRead(BaseModel):
     id: UUID
     lawyer_id: UUID
+    lawyer: LawyerSummary
     filed_by_id: UUID
     status: ExemptionStatus
     channel: Channel
@@ -102,4 +105,5 @@ class ExemptionRead(BaseModel):
     ended_on: date | None
     submitted_at: datetime | None
     created_at: datetime
+    updated_at: datetime = Field(description=UPDATED_AT)
     version: int

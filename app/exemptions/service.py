@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.accounts.roles import Role
 from app.auth.principal import Principal
-from app.core.audited import conditions, read_page, read_record
+from app.core.audited import UPDATED_SINCE, conditions, read_page, read_record, reread
 from app.core.clock import today as _today
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
@@ -59,6 +59,7 @@ from app.quotes.publishing import refresh_published
 from app.quotes.rate_tables import load_rate_table
 from app.quotes.rules import DEDUCTIBLE_AMOUNTS, Deductible, Violation
 from app.users.acting_for import lawyer_on_record
+from app.users.whose import lawyer_of
 
 FILERS = frozenset({Role.lawyer, Role.customer_service, Role.underwriter})
 REVIEWERS = frozenset({Role.customer_service, Role.underwriter})
@@ -105,6 +106,7 @@ def to_read(row: Mapping[Any, Any]) -> ExemptionRead:
     return ExemptionRead(
         id=row["id"],
         lawyer_id=row["owner_id"],
+        lawyer=lawyer_of(row, "owner_id"),
         filed_by_id=row["filed_by_id"],
         status=row["status"],
         channel=row["channel"],
@@ -118,15 +120,14 @@ def to_read(row: Mapping[Any, Any]) -> ExemptionRead:
         ended_on=row["ended_on"],
         submitted_at=row["submitted_at"],
         created_at=row["created_at"],
+        updated_at=row["updated_at"],
         version=row["version"],
     )
 
 
 async def _reread(unit: Unit, exemption: Exemption) -> ExemptionRead:
     """The exemption as saved (the database's clock and version included)."""
-    await unit.db.flush()
-    await unit.db.refresh(exemption)
-    return to_read({c.key: getattr(exemption, c.key) for c in Exemption.__table__.columns})
+    return to_read(await reread(unit, repo.EXEMPTIONS, exemption.id))
 
 
 async def _refresh_facts(unit: Unit, exemption: Exemption, form: ExemptionForm) -> None:
@@ -469,6 +470,7 @@ async def list_exemptions(
             status=("r.status = :v", filters.get("status")),
             reason=("r.form->>'reason' = :v", filters.get("reason")),
             lawyer_id=("r.owner_id = :v", filters.get("lawyer_id")),
+            updated_since=(UPDATED_SINCE, filters.get("updated_since")),
         ),
         filters=filters,
     )

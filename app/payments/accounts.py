@@ -37,6 +37,7 @@ from app.payments.rules import received as ledger_received
 from app.payments.schemas import AccountRead, DelinquentRead, LedgerEntryRead, ReceivableRead
 from app.policies.cover import adjustments_of, policy_billing
 from app.quotes.pricing import stored_quote
+from app.users.whose import LawyerSummary, lawyer_of
 
 ZERO = Decimal("0.00")
 ACCOUNT = "payment_account"
@@ -246,12 +247,13 @@ async def read_account(unit: Unit, principal: Principal, policy_id: UUID) -> Acc
     row = await read_record(
         unit, repo.ACCOUNTS, policy_id, repo.visible_to(principal), action="payment_account.read"
     )
-    return await _account_read(unit.db, policy_id, row["lawyer_id"], row["status"])
+    return await _account_read(unit.db, policy_id, lawyer_of(row, "lawyer_id"), row["status"])
 
 
 async def _account_read(
-    db: AsyncSession, policy_id: UUID, lawyer_id: UUID, status: str
+    db: AsyncSession, policy_id: UUID, lawyer: LawyerSummary, status: str
 ) -> AccountRead:
+    lawyer_id = lawyer.id
     rows = await repo.receivables(db, policy_ids=[policy_id])
     entries = await repo.ledger(db, policy_id=policy_id)
     calls = await repo.receivables(db, lawyer_calls=lawyer_id)
@@ -261,6 +263,7 @@ async def _account_read(
     return AccountRead(
         policy_id=policy_id,
         lawyer_id=lawyer_id,
+        lawyer=lawyer,
         payment_status=status,
         balance=ledger_balance(rules),
         owed=ledger_owed(rules),
@@ -290,6 +293,7 @@ async def list_delinquent(
             DelinquentRead(
                 policy_id=r["id"],
                 lawyer_id=r["lawyer_id"],
+                lawyer=lawyer_of(r, "lawyer_id"),
                 delinquent_since=r["delinquent_since"],
                 balance=r["balance"],
             )

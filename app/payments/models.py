@@ -29,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, known_values
+from app.core.db import Base, known_values, updated_at_column
 from app.payments.rules import EntryKind, Method, Plan
 
 
@@ -69,6 +69,7 @@ class PaymentAuthorization(Base):
     __table_args__ = (
         Index("ix_payment_authorization_policy_id_created_at", "policy_id", "created_at"),
         Index("ix_payment_authorization_created_at_id", "created_at", "id"),
+        Index("ix_payment_authorization_updated_at", "updated_at"),
         # one active authorization per policy; collection runs walk them in policy order
         Index(
             "uq_payment_authorization_policy_active",
@@ -113,6 +114,7 @@ class PaymentAuthorization(Base):
     status: Mapped[str] = mapped_column(String(16))
     created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = updated_at_column()
 
 
 class PaymentAccount(Base):

@@ -24,10 +24,17 @@ from app.payments.models import (
     Receivable,
 )
 from app.users.acting_for import lawyer_records_visible
+from app.users.whose import LAWYER_COLUMNS, lawyer_join
 
 READERS = frozenset({Role.finance, Role.customer_service})
 
-AUTHORIZATIONS = Source("payment_authorization", "payment_authorization AS r", subject="lawyer_id")
+# Authorizations and accounts are read with their lawyer's name and Law Society number.
+AUTHORIZATIONS = Source(
+    "payment_authorization",
+    f"payment_authorization AS r {lawyer_join('r.lawyer_id')}",
+    columns=f"r.*, {LAWYER_COLUMNS}",
+    subject="lawyer_id",
+)
 # An account is read by its policy's id; its balance comes from the ledger.
 _BALANCE = (
     "(SELECT coalesce(sum(CASE e.kind WHEN 'payment' THEN -e.amount"
@@ -37,7 +44,9 @@ _BALANCE = (
 ACCOUNTS = Source(
     "payment_account",
     "(SELECT a.policy_id AS id, a.lawyer_id, a.status, a.delinquent_since,"  # noqa: S608 (constants)
-    f" a.opened_at AS created_at, {_BALANCE} AS balance FROM payment_account AS a) AS r",
+    f" a.opened_at AS created_at, {_BALANCE} AS balance FROM payment_account AS a) AS r"
+    f" {lawyer_join('r.lawyer_id')}",
+    columns=f"r.*, {LAWYER_COLUMNS}",
     subject="lawyer_id",
 )
 

@@ -12,7 +12,7 @@ from app.auth.dependencies import caller_if_any, require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import IdempotencyKey, idempotent
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.payments import accounts, service
@@ -80,11 +80,17 @@ async def list_payment_authorizations(
     unit: UnitOfWork,
     principal: Reader,
     policy_id: UUID | None = None,
+    updated_since: UpdatedSince = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
     page = await service.list_authorizations(
-        unit, principal, policy_id=policy_id, cursor=cursor, limit=limit
+        unit,
+        principal,
+        policy_id=policy_id,
+        updated_since=updated_since,
+        cursor=cursor,
+        limit=limit,
     )
     return model_response(page)
 

@@ -9,8 +9,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.core.pagination import UPDATED_AT
 from app.payments.rules import Method, Plan
 from app.quotes.schemas import MoneyOut
+from app.users.whose import LawyerSummary
 
 Line = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Digits = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)]
@@ -61,6 +63,7 @@ class AuthorizationRead(BaseModel):
     id: UUID
     policy_id: UUID
     lawyer_id: UUID
+    lawyer: LawyerSummary
     method: Method
     plan: Plan
     payor_name: str
@@ -77,6 +80,7 @@ class AuthorizationRead(BaseModel):
     applies_from_note: str
     status: str
     created_at: datetime
+    updated_at: datetime = Field(description=UPDATED_AT)
 
 
 class ReceivableRead(BaseModel):
@@ -103,6 +107,7 @@ class LedgerEntryRead(BaseModel):
 class AccountRead(BaseModel):
     policy_id: UUID
     lawyer_id: UUID
+    lawyer: LawyerSummary
     payment_status: str = Field(description="`current`, or `delinquent`: the whole balance due")
     balance: MoneyOut = Field(description="Owed minus received, from the ledger (below 0: credit)")
     owed: MoneyOut
@@ -161,5 +166,6 @@ class ProcessorEventAck(BaseModel):
 class DelinquentRead(BaseModel):
     policy_id: UUID
     lawyer_id: UUID
+    lawyer: LawyerSummary
     delinquent_since: date | None
     balance: MoneyOut

@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.roles import Role
 from app.auth.principal import Principal
-from app.core.audited import conditions, read_page, read_record
+from app.core.audited import UPDATED_SINCE, conditions, read_page, read_record, reread
 from app.core.clock import today
 from app.core.errors import AppError, FieldError, InvalidInput, NotFound
 from app.core.pagination import Page
@@ -59,6 +59,7 @@ from app.payments.schemas import (
 )
 from app.policies.cover import policy_billing
 from app.quotes.pricing import stored_quote
+from app.users.whose import lawyer_of
 
 ZERO = Decimal("0.00")
 AUTHORIZATION = "payment_authorization"
@@ -122,6 +123,7 @@ def authorization_read(row: Mapping[Any, Any]) -> AuthorizationRead:
         id=row["id"],
         policy_id=row["policy_id"],
         lawyer_id=row["lawyer_id"],
+        lawyer=lawyer_of(row, "lawyer_id"),
         method=row["method"],
         plan=row["plan"],
         payor_name=row["payor_name"],
@@ -138,6 +140,7 @@ def authorization_read(row: Mapping[Any, Any]) -> AuthorizationRead:
         applies_from_note=applies_from_note(row["applies_from"], notice_days=notice),
         status=row["status"],
         created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
@@ -245,16 +248,17 @@ async def create_authorization(
         previous.status = AuthorizationStatus.superseded
         await unit.db.flush()  # before the new one is active: one active at a time
     unit.db.add(auth)
-    await unit.db.flush()
-    await unit.db.refresh(auth)
-    answer = authorization_read(auth.__dict__)
+    answer = authorization_read(await reread(unit, repo.AUTHORIZATIONS, auth.id))
     unit.audit.record(
         "payment_authorization.create",
         resource_type=AUTHORIZATION,
         resource_id=auth.id,
         subjects=[policy.lawyer_id],
         details={
-            "after": answer.model_dump(mode="json", exclude={"created_at", "applies_from_note"}),
+            "after": answer.model_dump(
+                mode="json",
+                exclude={"lawyer", "created_at", "updated_at", "applies_from_note"},
+            ),
             "superseded": str(previous.id) if previous else None,
         },
     )
@@ -279,6 +283,7 @@ async def list_authorizations(
     principal: Principal,
     *,
     policy_id: UUID | None,
+    updated_since: datetime | None = None,
     cursor: str | None,
     limit: int,
 ) -> Page[AuthorizationRead]:
@@ -289,8 +294,11 @@ async def list_authorizations(
         action="payment_authorization.list",
         cursor=cursor,
         limit=limit,
-        where=conditions(policy_id=("r.policy_id = :v", policy_id)),
-        filters={"policy_id": policy_id},
+        where=conditions(
+            policy_id=("r.policy_id = :v", policy_id),
+            updated_since=(UPDATED_SINCE, updated_since),
+        ),
+        filters={"policy_id": policy_id, "updated_since": updated_since},
     )
     return Page(items=[authorization_read(r) for r in rows], next_cursor=next_cursor)
 

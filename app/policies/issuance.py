@@ -9,8 +9,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select
-
 from app.core.unit_of_work import Unit
 from app.policies.models import Policy, RealEstateStatus
 
@@ -21,7 +19,6 @@ __all__ = [
     "issue_policy",
     "issued_policy_from_document",
     "issued_policy_sql",
-    "policies_of_applications",
 ]
 from app.quotes.pricing import StoredQuote
 
@@ -94,29 +91,6 @@ async def issue_policy(unit: Unit, terms: PolicyTerms) -> UUID:
         },
     )
     return policy.id
-
-
-async def policies_of_applications(
-    unit: Unit, application_ids: list[UUID]
-) -> dict[UUID, IssuedPolicy]:
-    """The policies these applications issued, by application id."""
-    if not application_ids:
-        return {}
-    stmt = select(Policy).where(Policy.application_id.in_(application_ids))
-    return {
-        p.application_id: IssuedPolicy(
-            id=p.id,
-            program_year=p.program_year,
-            effective_date=p.effective_date,
-            deductible=p.deductible,
-            real_estate_status=p.real_estate_status,
-            premium=p.premium,
-            tax=p.tax,
-            total=p.total,
-            issued_at=p.issued_at,
-        )
-        for p in (await unit.db.execute(stmt)).scalars()
-    }
 
 
 def issued_policy_sql(application_id: str) -> str:

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, known_values
+from app.core.db import Base, known_values, updated_at_column
 
 
 class RealEstateStatus(StrEnum):
@@ -70,6 +70,7 @@ class Policy(Base):
             name="real_estate_status_known",
         ),
         Index("ix_policy_lawyer_id_program_year", "lawyer_id", "program_year"),
+        Index("ix_policy_updated_at", "updated_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
@@ -93,3 +94,4 @@ class Policy(Base):
     total: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     quote_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("quote.id"))
     issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = updated_at_column()

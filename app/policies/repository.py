@@ -14,9 +14,17 @@ from app.core.pagination import TimeKeyset
 from app.core.sql import Bound, as_clause
 from app.policies.models import MidTermChange, Policy
 from app.users.acting_for import lawyer_records_visible
+from app.users.whose import LAWYER_COLUMNS, lawyer_join
 
 POLICY_READERS = frozenset({Role.customer_service, Role.underwriter, Role.finance})
-POLICIES = Source("policy", "policy AS r", subject="lawyer_id", keyset=TimeKeyset("issued_at"))
+# A policy is read with its lawyer's name and Law Society number: one statement.
+POLICIES = Source(
+    "policy",
+    f"policy AS r {lawyer_join('r.lawyer_id')}",
+    columns=f"r.*, {LAWYER_COLUMNS}",
+    subject="lawyer_id",
+    keyset=TimeKeyset("issued_at"),
+)
 
 
 def visible_to(principal: Principal, *, owner: str = "r.lawyer_id") -> Bound:

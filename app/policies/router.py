@@ -11,7 +11,7 @@ from app.accounts.roles import Role
 from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.policies import service
@@ -46,6 +46,7 @@ async def list_policies(
     lawyer_id: UUID | None = None,
     law_society_number: Annotated[str | None, Query(min_length=1, max_length=150)] = None,
     real_estate_status: RealEstateStatus | None = None,
+    updated_since: UpdatedSince = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
@@ -54,6 +55,7 @@ async def list_policies(
         "lawyer_id": lawyer_id,
         "law_society_number": law_society_number,
         "real_estate_status": real_estate_status,
+        "updated_since": updated_since,
     }
     page = await service.list_policies(unit, principal, filters=filters, cursor=cursor, limit=limit)
     return model_response(page)

@@ -6,9 +6,11 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.core.pagination import UPDATED_AT
 from app.policies.models import RealEstateStatus
 from app.quotes.rules import Deductible
 from app.quotes.schemas import MoneyOut
+from app.users.whose import LawyerSummary
 
 
 class PolicyDetail(BaseModel):
@@ -17,6 +19,7 @@ class PolicyDetail(BaseModel):
     id: UUID
     application_id: UUID
     lawyer_id: UUID
+    lawyer: LawyerSummary
     firm_id: UUID | None
     program_year: int
     effective_date: date
@@ -31,6 +34,7 @@ class PolicyDetail(BaseModel):
     tax: MoneyOut
     total: MoneyOut
     issued_at: datetime
+    updated_at: datetime = Field(description=UPDATED_AT)
 
 
 class ChangeKind(StrEnum):

@@ -10,7 +10,14 @@ from uuid import UUID
 
 from app.accounts.roles import Role
 from app.auth.principal import Principal
-from app.core.audited import BY_LAW_SOCIETY_NUMBER, conditions, read_page, read_record
+from app.core.audited import (
+    BY_LAW_SOCIETY_NUMBER,
+    UPDATED_SINCE,
+    conditions,
+    read_page,
+    read_record,
+    reread,
+)
 from app.core.clock import today
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
 from app.core.pagination import Page
@@ -33,6 +40,7 @@ from app.quotes.rules import (
     QuoteInput,
     compute_quote,
 )
+from app.users.whose import lawyer_of
 
 CHANGE_REQUESTERS = frozenset(
     {Role.lawyer, Role.firm_admin, Role.integration, Role.customer_service, Role.underwriter}
@@ -51,11 +59,16 @@ async def _load(
     return policy
 
 
+def to_read(row: Mapping[Any, Any]) -> PolicyDetail:
+    """A policy read with its lawyer (`repository.POLICIES`)."""
+    return PolicyDetail.model_validate({**row, "lawyer": lawyer_of(row, "lawyer_id")})
+
+
 async def read_policy(unit: Unit, principal: Principal, policy_id: UUID) -> PolicyDetail:
     row = await read_record(
         unit, repo.POLICIES, policy_id, repo.visible_to(principal), action="policy.read"
     )
-    return PolicyDetail.model_validate(dict(row))
+    return to_read(row)
 
 
 async def list_policies(
@@ -76,12 +89,11 @@ async def list_policies(
                 filters.get("law_society_number"),
             ),
             real_estate_status=("r.real_estate_status = :v", filters.get("real_estate_status")),
+            updated_since=(UPDATED_SINCE, filters.get("updated_since")),
         ),
         filters=filters,
     )
-    return Page(
-        items=[PolicyDetail.model_validate(dict(row)) for row in rows], next_cursor=next_cursor
-    )
+    return Page(items=[to_read(row) for row in rows], next_cursor=next_cursor)
 
 
 async def list_changes(unit: Unit, principal: Principal, policy_id: UUID) -> list[ChangeRead]:
@@ -138,7 +150,7 @@ async def review_real_estate(
         before={"real_estate_status": before},
         after={"real_estate_status": policy.real_estate_status, "note": body.note},
     )
-    return PolicyDetail.model_validate(policy)
+    return to_read(await reread(unit, repo.POLICIES, policy.id))
 
 
 async def _quote_inputs(unit: Unit, policy: Policy) -> tuple[QuoteInput, bool]:

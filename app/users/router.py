@@ -12,7 +12,7 @@ from app.auth.dependencies import CurrentPrincipal, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.etag import etag_of, set_etag, with_etag
-from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
+from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
 from app.users import service
@@ -87,6 +87,7 @@ async def list_users(
     law_society_number: Annotated[
         str | None, Query(min_length=1, max_length=150, description="A lawyer's username")
     ] = None,
+    updated_since: UpdatedSince = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Response:
@@ -97,6 +98,7 @@ async def list_users(
         disabled=disabled,
         name=name,
         law_society_number=law_society_number,
+        updated_since=updated_since,
         cursor=cursor,
         limit=limit,
     )

@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from app.accounts.roles import Role, Scope
 from app.core.fields import Email
+from app.core.pagination import UPDATED_AT
 
 Username = Field(min_length=2, max_length=150, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 
@@ -66,6 +67,7 @@ class UserRead(BaseModel):
     last_login_at: datetime | None
     role_changed_at: datetime | None
     created_at: datetime
+    updated_at: datetime = Field(description=UPDATED_AT)
     version: int
 
 

@@ -15,7 +15,15 @@ from app.accounts.models import AppUser
 from app.accounts.roles import ROLES_REQUIRING_FIRM, Role
 from app.auth import credentials
 from app.auth.principal import Principal
-from app.core.audited import ALL, Source, conditions, contains, read_page, read_record
+from app.core.audited import (
+    ALL,
+    UPDATED_SINCE,
+    Source,
+    conditions,
+    contains,
+    read_page,
+    read_record,
+)
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
@@ -59,6 +67,7 @@ def to_read(user: AppUser | Mapping[Any, Any], now: datetime) -> UserRead:
         last_login_at=get("last_login_at"),
         role_changed_at=get("role_changed_at"),
         created_at=get("created_at"),
+        updated_at=get("updated_at"),
         version=get("version"),
     )
 
@@ -194,6 +203,7 @@ async def list_users(
     disabled: bool | None,
     name: str | None = None,
     law_society_number: str | None = None,
+    updated_since: datetime | None = None,
     cursor: str | None,
     limit: int,
 ) -> Page[UserRead]:
@@ -210,6 +220,7 @@ async def list_users(
             disabled=("(r.disabled_at IS NOT NULL) = CAST(:v AS boolean)", disabled),
             name=("r.full_name ILIKE :v", contains(name)),
             law_society_number=("r.username = :v", law_society_number),
+            updated_since=(UPDATED_SINCE, updated_since),
         ),
         filters={
             "role": role,
@@ -217,6 +228,7 @@ async def list_users(
             "disabled": disabled,
             "name": name,
             "law_society_number": law_society_number,
+            "updated_since": updated_since,
         },
     )
     return Page(items=[to_read(r, r["now__"]) for r in rows], next_cursor=next_cursor)
