@@ -34,6 +34,7 @@ import argparse
 import base64
 import contextlib
 import gc
+import hashlib
 import os
 import re
 import time
@@ -948,16 +949,20 @@ class Call:
         return {f"ev_{name}": row.get(name) for name in EVENT_NAMES}
 
     def answer(
-        self, body: Any, status: int = 200, extra: Iterable[tuple[bytes, bytes]] = ()
+        self,
+        body: Any,
+        status: int = 200,
+        extra: Iterable[tuple[bytes, bytes]] = (),
+        version: int | None = None,
     ) -> Response:
-        response = Response(
-            orjson.dumps(body, default=_default, option=orjson.OPT_UTC_Z),
-            status_code=status,
-            media_type="application/json",
-        )
+        content = orjson.dumps(body, default=_default, option=orjson.OPT_UTC_Z)
+        response = Response(content, status_code=status, media_type="application/json")
         response.raw_headers.append((b"x-request-id", self.request_id.encode()))
         response.raw_headers.extend(SECURITY_HEADERS)
         response.raw_headers.extend(extra)
+        if version is not None:  # the service's ETag: the version and a digest of the answer
+            digest = hashlib.sha256(content).hexdigest()[:16]
+            response.raw_headers.append((b"etag", f'"{version}.{digest}"'.encode()))
         return response
 
     def problem(self, status: int, detail: str) -> Response:
@@ -998,10 +1003,6 @@ def endpoint(
         return route
 
     return wrap
-
-
-def etag(version: int) -> list[tuple[bytes, bytes]]:
-    return [(b"etag", f'"{version}"'.encode())]
 
 
 def encode_cursor(position: list[Any]) -> str:
@@ -1060,7 +1061,7 @@ async def read_one(
             log = log_sql()
             if await conn.fetchval(log.text, *log.args(values)) is None:
                 raise Refused(401)  # the session ended: nothing was written
-    return call.answer(domain.render(row), extra=etag(row["version"]) if etagged else ())
+    return call.answer(domain.render(row), version=row["version"] if etagged else None)
 
 
 async def read_page(

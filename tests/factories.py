@@ -116,3 +116,11 @@ async def audit_events(app: Any, **where: Any) -> list[dict[str, Any]]:
             {k: str(v) if isinstance(v, uuid.UUID) else v for k, v in where.items()},
         )
         return [dict(r) for r in rows.mappings()]
+
+
+def version_of(etag: str) -> int:
+    """The record's version in an ETag (`"3.<digest of the answer>"` -> 3)."""
+    assert etag.startswith('"') and etag.endswith('"'), etag
+    version, _, digest = etag[1:-1].partition(".")
+    assert len(digest) == 16, etag  # the answer's digest is always there
+    return int(version)

@@ -1,7 +1,16 @@
-"""ETag and If-Match for changes to existing records (428 when missing, 412 when stale)."""
+"""ETags: If-Match for changes to existing records (428 when missing, 412 when stale) and
+If-None-Match for reads (304).
+
+A record's ETag is `"<version>.<digest>"`: its version, which every change of the record's own
+fields raises, and a digest of the representation answered, which also changes when something
+shown with the record changes without changing the record (a claims file's costs, the lawyer's
+name). If-Match compares the version (the record you read is the one you change); If-None-Match
+compares the whole tag (304 only for the very same body).
+"""
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from fastapi import Response
@@ -10,7 +19,8 @@ from app.core.errors import PreconditionFailed, PreconditionRequired
 
 ETAG_HEADER = {
     "ETag": {
-        "description": "The record's version: send it back in If-Match to change the record",
+        "description": "The record's version and a digest of this answer: send it back in "
+        "If-Match to change the record, or in If-None-Match to read it only if it changed",
         "schema": {"type": "string"},
     }
 }
@@ -29,10 +39,22 @@ def set_etag(response: Response, version: int) -> None:
     response.headers["ETag"] = etag_of(version)
 
 
+def with_digest(response: Response) -> None:
+    """Complete the version tag of an answer with a digest of its body (see the module)."""
+    tag = response.headers.get("etag")
+    body = getattr(response, "body", None)
+    if not tag or not isinstance(body, bytes) or not tag.startswith('"') or "." in tag:
+        return
+    digest = hashlib.sha256(body).hexdigest()[:16]
+    response.headers["etag"] = f'{tag[:-1]}.{digest}"'
+
+
 def require_if_match(if_match: str | None, version: int) -> None:
     if not if_match:
         raise PreconditionRequired("Send If-Match with the ETag you last read.")
-    # RFC 9110 13.1.1: If-Match uses the strong comparison, so a weak tag (W/"3") never matches.
+    # RFC 9110 13.1.1: If-Match uses the strong comparison, so a weak tag (W/"3") never matches;
+    # of a strong tag, the version is compared (the digest is of one representation of it).
     tags = {t.strip() for t in if_match.split(",")}
-    if etag_of(version) not in tags and "*" not in tags:
+    versions = {t[1:-1].split(".")[0] for t in tags if len(t) > 1 and t[0] == t[-1] == '"'}
+    if str(version) not in versions and "*" not in tags:
         raise PreconditionFailed("The record has changed since you read it; read it again.")

@@ -39,6 +39,7 @@ from app.core.db import (
     fetch_on_pool,
 )
 from app.core.errors import AppError, FieldError, InvalidInput
+from app.core.etag import with_digest
 from app.core.requestctx import current_request_meta
 from app.core.route_handler import lean_handler
 from app.core.sql import Bound, compose, statement
@@ -395,6 +396,7 @@ class UnitOfWorkRoute(APIRoute):
                     ]
                 )
             response = await (_run_in_unit(request, handler) if in_unit else handler(request))
+            with_digest(response)
             return not_modified(request, response) or response
 
         return checked

@@ -5,7 +5,7 @@ not take is a 422 naming it (a misspelt filter never returns everything)."""
 from __future__ import annotations
 
 from tests.claims_notices.support import MATTER, key
-from tests.factories import audit_events, bearer, user_token
+from tests.factories import audit_events, bearer, user_token, version_of
 
 
 async def test_if_none_match_answers_304(app, client):
@@ -20,6 +20,31 @@ async def test_if_none_match_answers_304(app, client):
     assert other.status_code == 200 and other.json()["id"] == created.json()["id"]
     reads = await audit_events(app, action="claims_notice.read", resource_id=created.json()["id"])
     assert len(reads) == 2
+
+
+async def test_an_answer_that_changed_without_its_record_is_not_304(app, client):
+    """The lawyer's name is shown with their claims notice: renaming the lawyer changes the
+    answer but not the notice's version, so the old ETag no longer matches If-None-Match, while
+    If-Match (the notice itself unchanged) still would."""
+    lawyer, token = await user_token(app, client)
+    me = bearer(token)
+    created = await client.post("/claims-notices", json=MATTER, headers={**me, **key()})
+    url, etag = f"/claims-notices/{created.json()['id']}", created.headers["etag"]
+    _, admin_token = await user_token(app, client, role="admin")
+    admin = bearer(admin_token)
+    account = await client.get(f"/users/{lawyer['id']}", headers=admin)
+    renamed = await client.patch(
+        f"/users/{lawyer['id']}",
+        json={"full_name": "Renamed Lawyer"},
+        headers={**admin, "If-Match": account.headers["etag"]},
+    )
+    assert renamed.status_code == 200, renamed.text
+    fresh = await client.get(url, headers={**me, "If-None-Match": etag})
+    assert fresh.status_code == 200 and fresh.json()["lawyer"]["name"] == "Renamed Lawyer"
+    assert fresh.headers["etag"] != etag
+    assert version_of(fresh.headers["etag"]) == version_of(etag)
+    again = await client.get(url, headers={**me, "If-None-Match": fresh.headers["etag"]})
+    assert again.status_code == 304
 
 
 async def test_an_unknown_query_parameter_is_refused_by_name(app, client):
