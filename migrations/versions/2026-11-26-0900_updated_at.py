@@ -1,7 +1,8 @@
 """updated_at on every record a list filters by `updated_since` (users, applications, policies,
 claims notices, exemptions, payment authorizations), set by the database: a trigger stamps it
 on every UPDATE that changes a row, whoever wrote it (the ORM, a bulk update, plain SQL); a
-milestone, cost or deductible call added to a claims file moves its notice's too. Indexed for
+milestone, cost or deductible call added to a claims file moves its notice's too, and a change of
+a policy (shown with its application) moves its application's. Indexed for
 the filter. Existing rows get the latest time they record.
 
 Revision ID: 1c3c6407df0f
@@ -53,6 +54,11 @@ def upgrade() -> None:
         " BEGIN UPDATE claim_notice SET updated_at = now() WHERE id = NEW.notice_id;"
         " RETURN NULL; END $$"
     )
+    op.execute(
+        "CREATE FUNCTION touch_application() RETURNS trigger LANGUAGE plpgsql AS $$"
+        " BEGIN UPDATE application SET updated_at = now() WHERE id = NEW.application_id;"
+        " RETURN NULL; END $$"
+    )
     for table in STAMPED:
         op.execute(
             f"CREATE TRIGGER {table}_stamp_updated_at BEFORE UPDATE ON {table} FOR EACH ROW"
@@ -64,9 +70,15 @@ def upgrade() -> None:
             f"CREATE TRIGGER {table}_touch_notice AFTER INSERT ON {table} FOR EACH ROW"
             " EXECUTE FUNCTION touch_claim_notice()"
         )
+    op.execute(
+        "CREATE TRIGGER policy_touch_application AFTER UPDATE ON policy FOR EACH ROW"
+        " WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION touch_application()"
+    )
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER policy_touch_application ON policy")
+    op.execute("DROP FUNCTION touch_application()")
     for table in NOTICE_PARTS:
         op.execute(f"DROP TRIGGER {table}_touch_notice ON {table}")
     for table in STAMPED:

@@ -78,7 +78,7 @@ def _before(record):
 
 
 async def test_policies_and_payment_authorizations_changed_since(app, client):
-    changed, me, _ = await _policy(app, client)
+    changed, me, underwriter = await _policy(app, client)
     untouched, other, _ = await _policy(app, client)
     first = await client.post("/payments/authorizations", json=pad(changed), headers=me)
     kept = await client.post("/payments/authorizations", json=pad(untouched), headers=other)
@@ -98,6 +98,9 @@ async def test_policies_and_payment_authorizations_changed_since(app, client):
     assert second.status_code == 201, second.text
 
     assert await _since(client, "/policies", staff, at) == {changed}
+    # the policy is shown with its application: the application changed too
+    policy = (await client.get(f"/policies/{changed}", headers=staff)).json()
+    assert await _since(client, "/applications", underwriter, at) == {policy["application_id"]}
     assert await _since(client, "/payments/authorizations", staff, at) == {
         first.json()["id"],
         second.json()["id"],
