@@ -55,8 +55,7 @@ from app.exemptions.schemas import (
     ReviewCreate,
 )
 from app.policies.cover import EarlyEnd, end_cover_early, held_policy_before, policy_of_year
-from app.quotes.publishing import refresh_published
-from app.quotes.rate_tables import load_rate_table
+from app.quotes.publishing import rate_table_of
 from app.quotes.rules import DEDUCTIBLE_AMOUNTS, Deductible, Violation
 from app.users.acting_for import lawyer_on_record
 from app.users.whose import lawyer_of
@@ -332,10 +331,10 @@ async def _return_premium(
     policy = await policy_of_year(unit.db, exemption.owner_id, year)
     if policy is None or policy.cover_ends is not None:
         return
-    await refresh_published(unit.db)  # the year's table may be one published as data
+    table = await rate_table_of(unit.db, year)
     refund = premium_refund(
         premium=policy.premium,
-        tax_rate=load_rate_table(year).tax_percent / 100,
+        tax_rate=table.tax_percent / 100,
         tax_exempt=policy.tax == 0,
         policy_effective=policy.effective_date,
         program_year=year,

@@ -34,8 +34,7 @@ from app.policies.schemas import (
     ReviewOutcome,
 )
 from app.quotes.pricing import stored_quote
-from app.quotes.publishing import refresh_published
-from app.quotes.rate_tables import load_rate_table
+from app.quotes.publishing import rate_table_of
 from app.quotes.rules import (
     QuoteInput,
     compute_quote,
@@ -125,7 +124,7 @@ async def review_real_estate(
     else:
         _, tax_exempt = await _quote_inputs(unit, policy)
         refund = rules.refund_real_estate(
-            load_rate_table(policy.program_year),
+            await rate_table_of(unit.db, policy.program_year),
             fee_paid=policy.real_estate_fee_paid,
             effective=policy.real_estate_since or policy.effective_date,
             tax_exempt=tax_exempt,
@@ -154,9 +153,8 @@ async def review_real_estate(
 
 
 async def _quote_inputs(unit: Unit, policy: Policy) -> tuple[QuoteInput, bool]:
-    await refresh_published(unit.db)  # the year's table may be one published as data
     quote = await stored_quote(unit.db, policy.quote_id)
-    if quote.rate_table_digest != load_rate_table(policy.program_year).digest:
+    if quote.rate_table_digest != (await rate_table_of(unit.db, policy.program_year)).digest:
         # re-pricing with other rates than priced the policy would not be an adjustment
         raise Conflict(
             "The year's rate table changed since the policy was priced; staff re-rate it."
@@ -176,7 +174,7 @@ async def request_change(
         )
     received = body.received_on or today()
     inputs, tax_exempt = await _quote_inputs(unit, policy)
-    table = load_rate_table(policy.program_year)
+    table = await rate_table_of(unit.db, policy.program_year)
     earlier = await repo.changes_of(unit.db, policy.id)
     prorated_before = any(c.pro_rated and c.kind in REAL_ESTATE_CHANGES for c in earlier)
     effective = rules.change_effective_date(received, body.requested_date)

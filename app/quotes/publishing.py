@@ -17,6 +17,7 @@ from app.quotes.rate_tables import (
     RateTableError,
     bundled_rate_table,
     bundled_years,
+    load_rate_table,
     parse_rate_table,
     set_published,
 )
@@ -54,6 +55,12 @@ async def refresh_published(db: AsyncSession, *, force: bool = False) -> None:
         tables[year] = parse_rate_table(content.encode(), f"rate table {year}", expected_year=year)
     set_published(tables)
     _last_refresh[0] = now
+
+
+async def rate_table_of(db: AsyncSession, year: int) -> RateTable:
+    """The year's rate table in force, a table published as data included (KeyError: none)."""
+    await refresh_published(db)
+    return load_rate_table(year)
 
 
 async def rate_tables(db: AsyncSession) -> list[RateTableSummary]:
