@@ -45,7 +45,7 @@ from app.payments.rules import (
     EntryKind,
     Method,
     check_bank_account,
-    check_currency,
+    check_payment,
     check_plan_and_method,
     first_instalment_affected,
 )
@@ -59,11 +59,16 @@ from app.payments.schemas import (
 )
 from app.policies.cover import policy_billing
 from app.quotes.pricing import stored_quote
+from app.quotes.rules import Violation
 
 ZERO = Decimal("0.00")
 AUTHORIZATION = "payment_authorization"
 ACCOUNT = "payment_account"
 PAYMENT = "payment"
+
+
+def _violations(violations: Sequence[Violation]) -> list[FieldError]:
+    return [FieldError(v.field, v.code, v.message) for v in violations]
 
 
 def _invalid(errors: list[FieldError]) -> None:
@@ -473,20 +478,9 @@ async def _owed_for_payment(
 async def create_payment(
     unit: Unit, principal: Principal, body: PaymentCreate, processor: Processor, request_key: str
 ) -> PaymentRead:
-    errors = [FieldError(v.field, v.code, v.message) for v in check_currency(body.currency)]
-    _invalid(errors)
     policy_id, lawyer_id, rows = await _owed_for_payment(unit, principal, body)
     owed = sum((r["unpaid"] for r in rows), ZERO)
-    if body.amount > owed:
-        _invalid(
-            [
-                FieldError(
-                    "amount",
-                    "more_than_owed",
-                    f"{body.amount} is more than the {owed} owed now.",
-                )
-            ]
-        )
+    _invalid(_violations(check_payment(body.amount, body.currency, owed)))
     instrument: str
     authorization_id = None
     payor = None
@@ -551,7 +545,6 @@ async def create_payment(
 
 async def record_received(unit: Unit, principal: Principal, body: ReceivedCreate) -> PaymentRead:
     """Finance records money received another way (a cheque) against a policy's balance."""
-    _invalid([FieldError(v.field, v.code, v.message) for v in check_currency(body.currency)])
     await accounts.visible_policy(unit, principal, body.policy_id)
     await accounts.open_account(unit.db, body.policy_id)
     account = await repo.account(unit.db, body.policy_id, for_update=True)
@@ -562,10 +555,7 @@ async def record_received(unit: Unit, principal: Principal, body: ReceivedCreate
         if r["unpaid"] > 0 and r["status"] != ReceivableStatus.cancelled
     ]
     owed = sum((r["unpaid"] for r in rows), ZERO)
-    if body.amount > owed:
-        _invalid(
-            [FieldError("amount", "more_than_owed", f"{body.amount} is more than the {owed} owed.")]
-        )
+    _invalid(_violations(check_payment(body.amount, body.currency, owed)))
     attempt = CollectionAttempt(
         id=uuid.uuid4(),
         idempotency_key=f"received:{uuid.uuid4().hex}",

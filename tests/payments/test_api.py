@@ -280,6 +280,9 @@ async def test_payment_amounts_refused(app, client):
         refused = await client.post("/payments", json=body, headers={**me, **key()})
         assert refused.status_code == 422, (amount, refused.text)
         assert code_field in {e["field"] for e in refused.json()["errors"]}, refused.text
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+        ("amount", "more_than_owed")
+    ]
     usd = {"policy_id": policy_id, "amount": "10.00", "currency": "USD", "token": "tok_success"}
     refused = await client.post("/payments", json=usd, headers={**me, **key()})
     assert refused.status_code == 422
@@ -306,6 +309,18 @@ async def test_finance_records_a_cheque(app, client):
     received = await client.post("/payments/received", json=body, headers=finance)
     assert received.status_code == 201, received.text
     assert received.json()["source"] == "cheque"
+    # the same rule as POST /payments (rules.check_payment): never more than owed, CAD only
+    owed = Decimal(
+        (await client.get(f"/payments/accounts/{policy_id}", headers=finance)).json()["balance"]
+    )
+    for change, expected in (
+        ({"amount": f"{owed + Decimal('0.01'):.2f}"}, [("amount", "more_than_owed")]),
+        ({"currency": "USD"}, [("currency", "cad_only")]),
+    ):
+        refused = await client.post("/payments/received", json={**body, **change}, headers=finance)
+        assert refused.status_code == 422
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == expected
+    assert (await scalar(app, "SELECT count(*) FROM collection_attempt")) == 1
     account = (await client.get(f"/payments/accounts/{policy_id}", headers=finance)).json()
     assert account["received"] == "100.00"
     assert account["ledger"][-1]["payor"] == "Smith LLP"
