@@ -174,6 +174,39 @@ async def test_a_change_to_one_signed_on_the_application_form_needs_thirty_days(
     assert "30 days" in change.json()["applies_from_note"]
 
 
+async def test_a_change_to_the_form_authorization_at_twenty_nine_and_thirty_days(app, client):
+    """RULES.md §5 Decision: exactly 30 days counts, 29 do not; the form's own authorization
+    (not a change) is under the 10-day rule."""
+    policy_id, _, finance = await setup(app, client)
+    on_form = pad(policy_id, received_on="2025-04-05", on_application_form=True)
+    first = await client.post("/payments/authorizations", json=on_form, headers=finance)
+    assert first.json()["applies_from"] == "2025-04-15"  # itself: 10 days
+    thirty = await client.post(
+        "/payments/authorizations", json=pad(policy_id, received_on="2025-06-15"), headers=finance
+    )
+    assert thirty.status_code == 201, thirty.text
+    assert thirty.json()["applies_from"] == "2025-07-15"  # 15 June to 15 July: 30 days
+    assert "at least 30 days" in thirty.json()["applies_from_note"]
+    # the authorization now on file is not on the form: the next change needs 10 days again
+    ten = await client.post(
+        "/payments/authorizations", json=pad(policy_id, received_on="2025-07-05"), headers=finance
+    )
+    assert ten.json()["applies_from"] == "2025-07-15"
+
+
+async def test_a_change_to_the_form_authorization_twenty_nine_days_before(app, client):
+    policy_id, _, finance = await setup(app, client)
+    on_form = pad(policy_id, received_on="2025-04-05", on_application_form=True)
+    assert (
+        await client.post("/payments/authorizations", json=on_form, headers=finance)
+    ).status_code == 201
+    late = await client.post(
+        "/payments/authorizations", json=pad(policy_id, received_on="2025-06-16"), headers=finance
+    )
+    assert late.json()["applies_from"] == "2025-10-15"  # 29 days before 15 July: not enough
+    assert "at least 30 days" in late.json()["applies_from_note"]
+
+
 async def test_account_opens_once_with_past_instalments_due_at_once(app, client):
     policy_id, me, _ = await setup(app, client)
     answers = await asyncio.gather(
