@@ -42,16 +42,33 @@ ZERO = Decimal("0.00")
 ACCOUNT = "payment_account"
 
 
-async def open_account(db: AsyncSession, policy_id: UUID) -> None:
+async def open_account(unit: Unit, policy_id: UUID) -> None:
     """Open the policy's account once (its receivables and charges from the quote's
     instalments; RULES.md §5 Decision: dates passed when the policy was issued fall due at
     once), then bring in what came since: mid-term adjustments and the lawyer's deductible
-    calls. Every insert is keyed by a unique origin, so two requests at once add nothing twice."""
+    calls. Every insert is keyed by a unique origin, so two requests at once add nothing twice.
+    The opening is its own audit event (`payment_account.open`), whatever request opened it."""
+    db = unit.db
     policy = await policy_billing(db, policy_id)
     if policy is None:
         raise NotFound("No such policy.", resource_type="policy", resource_id=str(policy_id))
     if await repo.claim_account(db, policy_id, policy.lawyer_id):
         quote = await stored_quote(db, policy.quote_id)
+        unit.audit.record(
+            "payment_account.open",
+            resource_type=ACCOUNT,
+            resource_id=policy_id,
+            subjects=[policy.lawyer_id],
+            details={
+                "after": {
+                    "status": AccountStatus.current.value,
+                    "instalments": [
+                        {"due_date": i.due_date.isoformat(), "amount": str(i.amount)}
+                        for i in quote.read.instalments
+                    ],
+                }
+            },
+        )
         for n, inst in enumerate(quote.read.instalments, start=1):
             due_on = max(inst.due_date, policy.issued_on)
             receivable_id = await repo.add_receivable(
@@ -242,7 +259,7 @@ def _rule_entries(entries: Sequence[LedgerEntry]) -> list[RuleEntry]:
 
 async def read_account(unit: Unit, principal: Principal, policy_id: UUID) -> AccountRead:
     await visible_policy(unit, principal, policy_id)
-    await open_account(unit.db, policy_id)
+    await open_account(unit, policy_id)
     row = await read_record(
         unit, repo.ACCOUNTS, policy_id, repo.visible_to(principal), action="payment_account.read"
     )

@@ -183,7 +183,7 @@ async def _plan_batch(
     batch = _Batch()
     for p in policies:
         if not p["opened"]:
-            await accounts.open_account(unit.db, p["policy_id"])
+            await accounts.open_account(unit, p["policy_id"])
     ids = [p["policy_id"] for p in policies]
     opened = await repo.accounts_of(unit.db, ids, for_update=True)
     rows = await _rows(unit, ids)

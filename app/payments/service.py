@@ -208,7 +208,7 @@ async def create_authorization(
             )
         )
     _invalid(errors)
-    await accounts.open_account(unit.db, body.policy_id)
+    await accounts.open_account(unit, body.policy_id)
     # one change of a policy's authorization at a time (one is active: a unique index)
     await repo.account(unit.db, body.policy_id, for_update=True)
     previous = await repo.active_authorization(unit.db, body.policy_id)
@@ -460,7 +460,7 @@ async def _owed_for_payment(
         _invalid([FieldError("policy_id", "required", "Name the policy or the receivable paid.")])
     assert body.policy_id is not None
     await accounts.visible_policy(unit, principal, body.policy_id)
-    await accounts.open_account(unit.db, body.policy_id)
+    await accounts.open_account(unit, body.policy_id)
     account = await repo.account(unit.db, body.policy_id, for_update=True)
     assert account is not None
     rows = await repo.receivables(unit.db, policy_ids=[body.policy_id])
@@ -546,7 +546,7 @@ async def create_payment(
 async def record_received(unit: Unit, principal: Principal, body: ReceivedCreate) -> PaymentRead:
     """Finance records money received another way (a cheque) against a policy's balance."""
     await accounts.visible_policy(unit, principal, body.policy_id)
-    await accounts.open_account(unit.db, body.policy_id)
+    await accounts.open_account(unit, body.policy_id)
     account = await repo.account(unit.db, body.policy_id, for_update=True)
     assert account is not None
     rows = [

@@ -107,6 +107,35 @@ async def test_authorization_is_masked_in_answers_and_encrypted_at_rest(app, cli
     assert token.startswith("v1.")
 
 
+async def test_opening_the_account_and_recording_an_authorization_are_audit_events(app, client):
+    policy_id, me, finance = await setup(app, client)
+    created = await client.post("/payments/authorizations", json=pad(policy_id), headers=me)
+    assert created.status_code == 201
+    lawyer_id = (await client.get("/users/me", headers=me)).json()["id"]
+    async with app.state.database.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT action, resource_id, subject_ids::text[] AS subjects, details"
+                    " FROM audit_event WHERE action IN"
+                    " ('payment_account.open', 'payment_authorization.create') ORDER BY action"
+                )
+            )
+        ).all()
+    assert [(r.action, r.resource_id, r.subjects) for r in rows] == [
+        ("payment_account.open", policy_id, [lawyer_id]),
+        ("payment_authorization.create", created.json()["id"], [lawyer_id]),
+    ]
+    assert len(rows[0].details["after"]["instalments"]) == 4
+    # reading it again, or a second authorization, opens nothing again
+    await client.get(f"/payments/accounts/{policy_id}", headers=finance)
+    await client.post("/payments/authorizations", json=pad(policy_id), headers=me)
+    opened = "SELECT count(*) FROM audit_event WHERE action = 'payment_account.open'"
+    assert await scalar(app, opened) == 1
+    recorded = "SELECT count(*) FROM audit_event WHERE action = 'payment_authorization.create'"
+    assert await scalar(app, recorded) == 2
+
+
 async def test_authorization_errors_name_each_field(app, client):
     policy_id, me, _ = await setup(app, client)
     cheque = await client.post(
