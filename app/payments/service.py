@@ -35,8 +35,10 @@ from app.payments.models import (
     CollectionAttempt,
     LedgerEntry,
     PaymentAuthorization,
+    PaymentRefund,
     Receivable,
     ReceivableStatus,
+    RefundPayeeRequest,
 )
 from app.payments.processor import BadSignature, Processor, StaleTimestamp, verify
 from app.payments.rules import (
@@ -56,6 +58,8 @@ from app.payments.schemas import (
     PaymentRead,
     ProcessorEventAck,
     ReceivedCreate,
+    RefundPayeeCreate,
+    RefundPayeeRead,
 )
 from app.policies.cover import policy_billing
 from app.quotes.pricing import stored_quote
@@ -661,6 +665,12 @@ async def apply_processor_events(
             .values(settled_at=func.now())
             .execution_options(synchronize_session=False)
         )
+        await unit.db.execute(
+            update(PaymentRefund)
+            .where(PaymentRefund.idempotency_key.in_(keys), PaymentRefund.settled_at.is_(None))
+            .values(settled_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
     answers = [ProcessorEventAck(event_id=i, applied=i in applied) for i, _, _ in events]
     if len(events) == 1:
         event_id, event_type, _ = events[0]
@@ -704,3 +714,76 @@ async def rotate_account_keys(unit: Unit, *, batch: int = 500) -> int:
                 changed += 1
         await unit.db.flush()
         after = auths[-1].id
+
+
+# ---------------------------------------------------------------------------------------------
+# Refunds to another payee
+
+
+REFUND_REQUEST = "refund_payee_request"
+
+
+async def record_refund_payee(
+    unit: Unit, principal: Principal, body: RefundPayeeCreate
+) -> RefundPayeeRead:
+    """Finance records the written request of the lawyer and the original payor that the
+    payor's refunds of a policy go to someone else (RULES.md §5): refunds of that payor not yet
+    paid out, and later ones, go to the payee's processor token."""
+    await accounts.visible_policy(unit, principal, body.policy_id)
+    policy = await policy_billing(unit.db, body.policy_id)
+    assert policy is not None
+    errors = []
+    payors = await repo.payors_of(unit.db, body.policy_id)
+    if body.original_payor not in payors:
+        listed = ", ".join(payors) or "none yet"
+        errors.append(
+            FieldError(
+                "original_payor",
+                "not_a_payor",
+                f"Name a payor who paid this policy's premium (paid so far by: {listed}).",
+            )
+        )
+    if body.payee_name == body.original_payor:
+        errors.append(
+            FieldError("payee_name", "same_as_payor", "Refunds go to the payor without a request.")
+        )
+    if not body.payee_token.startswith("tok_"):
+        errors.append(
+            FieldError("payee_token", "not_a_token", "A processor token starts with tok_.")
+        )
+    for name in ("lawyer_signed_on", "payor_signed_on"):
+        if getattr(body, name) > today():
+            errors.append(FieldError(name, "in_future", "Must not be after today."))
+    _invalid(errors)
+    request = RefundPayeeRequest(
+        id=uuid.uuid4(),
+        policy_id=body.policy_id,
+        lawyer_id=policy.lawyer_id,
+        original_payor=body.original_payor,
+        payee_name=body.payee_name,
+        payee_token=body.payee_token,
+        lawyer_signed_on=body.lawyer_signed_on,
+        payor_signed_on=body.payor_signed_on,
+        created_by_id=principal.user_id,
+    )
+    unit.db.add(request)
+    await unit.db.flush()
+    await unit.db.refresh(request)
+    answer = RefundPayeeRead(
+        id=request.id,
+        policy_id=request.policy_id,
+        lawyer_id=request.lawyer_id,
+        original_payor=request.original_payor,
+        payee_name=request.payee_name,
+        lawyer_signed_on=request.lawyer_signed_on,
+        payor_signed_on=request.payor_signed_on,
+        created_at=request.created_at,
+    )
+    unit.audit.record(
+        "payment_refund_payee.create",
+        resource_type=REFUND_REQUEST,
+        resource_id=request.id,
+        subjects=[policy.lawyer_id],
+        details={"after": answer.model_dump(mode="json", exclude={"created_at"})},
+    )
+    return answer
