@@ -336,6 +336,36 @@ def cmd_payments_collect(args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_reconcile(settings: Settings, database: Database, processor: Any = None) -> list[str]:
+    """The differences between the ledger and the processor's records (none: they agree)."""
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from app.payments.processor import SimulatedProcessor
+    from app.payments.reconcile import differences
+
+    records = await (processor or SimulatedProcessor(database.engine)).records()
+    async with database.engine.connect() as conn, AsyncSession(bind=conn) as session:
+        found = await differences(session, records)
+    return found
+
+
+def cmd_payments_reconcile(args: argparse.Namespace) -> int:
+    settings = Settings()
+
+    async def run() -> list[str]:
+        database = Database.connect(_database_url(settings), pool_size=2)
+        try:
+            return await run_reconcile(settings, database)
+        finally:
+            await database.dispose()
+
+    found = asyncio.run(run())
+    for line in found:
+        print(line)
+    print(f"reconcile: {len(found)} differences between the ledger and the processor")
+    return 1 if found else 0
+
+
 def cmd_payments_rotate_key(args: argparse.Namespace) -> int:
     from app.payments.service import rotate_account_keys
 
@@ -418,6 +448,9 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--as-of", help="the collection date (default today), YYYY-MM-DD")
     collect.add_argument("--batch", type=int, default=500, help="policies per batch")
     collect.set_defaults(func=cmd_payments_collect)
+    payments.add_parser(
+        "reconcile", help="compare the ledger with the processor's records (non-zero: differences)"
+    ).set_defaults(func=cmd_payments_reconcile)
     payments.add_parser(
         "rotate-key", help="re-encrypt every stored account number under the current key"
     ).set_defaults(func=cmd_payments_rotate_key)

@@ -15,10 +15,13 @@ from app.payments.models import (
     LedgerEntry,
     PaymentAccount,
     PaymentAuthorization,
+    PaymentRefund,
     ProcessorEvent,
     Receivable,
+    RefundPayeeRequest,
     SimulatedCallback,
     SimulatedCharge,
+    SimulatedRefund,
 )
 from app.policies.models import MidTermChange, Policy
 from app.quotes.models import Quote, RateTableRecord
@@ -45,11 +48,14 @@ __all__ = [
     "PasswordResetToken",
     "PaymentAccount",
     "PaymentAuthorization",
+    "PaymentRefund",
     "Policy",
     "ProcessorEvent",
     "Quote",
     "RateTableRecord",
     "Receivable",
+    "RefundPayeeRequest",
     "SimulatedCallback",
     "SimulatedCharge",
+    "SimulatedRefund",
 ]

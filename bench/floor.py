@@ -77,6 +77,12 @@ from app.exemptions.rules import (
     PolicyLimits,
     coverage_while_exempt,
 )
+from app.payments.rules import EntryKind as LedgerKind
+from app.payments.rules import LedgerEntry as LedgerLine
+from app.payments.rules import balance as ledger_balance
+from app.payments.rules import owed as ledger_owed
+from app.payments.rules import received as ledger_received
+from app.payments.service import applies_from_note
 from app.quotes.rate_tables import available_years, load_rate_table
 from app.quotes.rules import (
     Deductible,
@@ -115,6 +121,7 @@ QUOTE_READERS = frozenset({"customer_service", "underwriter", "finance"})
 APPLICATION_READERS = frozenset({"customer_service", "underwriter"})
 POLICY_READERS = frozenset({"customer_service", "underwriter", "finance"})
 EXEMPTION_READERS = frozenset({"customer_service", "underwriter", "finance"})
+PAYMENT_READERS = frozenset({"finance", "customer_service"})
 MAX_LIMIT = 200
 
 # --- SQL ---------------------------------------------------------------------------------
@@ -676,6 +683,161 @@ EXEMPTIONS = Domain(
 EXEMPTIONS_RULED = Domain(**{**EXEMPTIONS.__dict__, "rule": None})  # the lawyers' rule alone
 
 
+# Payments (app/payments): an authorization as answered (the account number masked, the
+# 10-day rule's sentence from the service's own wording); a policy's account with its
+# receivables (what is unpaid of each, from the ledger), its ledger, the lawyer's deductible
+# calls and their ledger, and its refunds as JSON subqueries of one statement; the figures
+# (balance, owed, received, due now) by the service's pure ledger rules (app/payments/rules.py).
+MASK = "\u2022" * 4
+
+
+def authorization_json(row: Any) -> dict[str, Any]:
+    notice = 30 if row["notice_days"] == 30 else 10
+    return {
+        "id": row["id"],
+        "policy_id": row["policy_id"],
+        "lawyer_id": row["lawyer_id"],
+        "method": row["method"],
+        "plan": row["plan"],
+        "payor_name": row["payor_name"],
+        "payor_is_lawyer": row["payor_is_lawyer"],
+        "third_party_consent": row["third_party_consent"],
+        "institution_number": row["institution_number"],
+        "transit_number": row["transit_number"],
+        "account_number": MASK + row["account_last4"] if row["account_last4"] else None,
+        "card_on_file": row["card_token"] is not None,
+        "signed_on": row["signed_on"],
+        "on_application_form": row["on_application_form"],
+        "received_on": row["received_on"],
+        "applies_from": row["applies_from"],
+        "applies_from_note": applies_from_note(row["applies_from"], notice_days=notice),
+        "status": row["status"],
+        "created_at": row["created_at"],
+    }
+
+
+AUTHORIZATIONS = Domain(
+    "payment_authorization",
+    "SELECT r.* FROM payment_authorization AS r",
+    owner="r.lawyer_id",
+    subject="lawyer_id",
+    order="r.created_at",
+    newest_first=True,
+    readers=PAYMENT_READERS,
+    render=authorization_json,
+)
+# A receivable with what is left to pay of it (app/payments/repository.py `_UNPAID`).
+UNPAID = (
+    "coalesce((SELECT jsonb_agg(jsonb_build_object('id', x.id, 'kind', x.kind, 'due_on',"
+    " x.due_on, 'scheduled_on', x.scheduled_on, 'amount', x.amount, 'status', x.status,"
+    " 'unpaid', x.amount + coalesce((SELECT sum(CASE e.kind WHEN 'payment' THEN -e.amount"
+    " ELSE e.amount END) FROM ledger_entry AS e WHERE e.receivable_id = x.id"
+    " AND (e.kind = 'payment' OR (e.kind = 'adjustment' AND e.amount < 0))), 0))"
+    " ORDER BY x.due_on, x.scheduled_on, x.origin) FROM receivable AS x WHERE {where}), '[]')"
+)
+LEDGER = (
+    "coalesce((SELECT jsonb_agg(jsonb_build_object('seq', e.seq, 'kind', e.kind, 'amount',"
+    " e.amount, 'receivable_id', e.receivable_id, 'payor', e.payor, 'processor_reference',"
+    " e.processor_reference, 'note', e.note, 'created_at', e.created_at) ORDER BY e.seq)"
+    " FROM ledger_entry AS e WHERE {where}), '[]')"
+)
+REFUNDS = (
+    "coalesce((SELECT jsonb_agg(jsonb_build_object('id', f.id, 'payor', f.payor, 'payee',"
+    " f.payee, 'amount', f.amount, 'status', f.status, 'reason', f.reason,"
+    " 'processor_reference', f.processor_reference, 'failure_reason', f.failure_reason,"
+    " 'created_at', f.created_at) ORDER BY f.created_at, f.id)"
+    " FROM payment_refund AS f WHERE f.policy_id = r.id), '[]')"
+)
+# What the service brings in on every read (app/payments/accounts.py `open_account`): the floor
+# reads an opened account only, and checks that nothing is waiting to be brought in.
+NOTHING_NEW = (
+    "NOT EXISTS (SELECT 1 FROM mid_term_change AS m WHERE m.policy_id = r.id"
+    " AND m.total_adjustment <> 0 AND NOT EXISTS (SELECT 1 FROM receivable AS x"
+    " WHERE x.origin = 'adjustment:' || m.id::text))"
+    " AND NOT EXISTS (SELECT 1 FROM deductible_call AS c WHERE c.lawyer_id = r.lawyer_id"
+    " AND NOT EXISTS (SELECT 1 FROM receivable AS x"
+    " WHERE x.origin = 'deductible_call:' || c.id::text))"
+)
+ACCOUNT_COLUMNS = (
+    "a.policy_id AS id, a.lawyer_id, a.status, a.delinquent_since, a.opened_at AS created_at,"
+    f" {UNPAID.format(where='x.policy_id = a.policy_id')} AS receivables__,"
+    f" {LEDGER.format(where='e.policy_id = a.policy_id')} AS ledger__,"
+    " "
+    + UNPAID.format(where="x.lawyer_id = a.lawyer_id AND x.kind = 'deductible_call'")
+    + " AS calls__, "
+    + LEDGER.format(where="e.policy_id IS NULL AND e.lawyer_id = a.lawyer_id")
+    + " AS call_ledger__"
+)
+ACCOUNTS = Domain(
+    "payment_account",
+    f"SELECT r.*, {REFUNDS} AS refunds__, {NOTHING_NEW} AS nothing_new__"
+    f" FROM (SELECT {ACCOUNT_COLUMNS} FROM payment_account AS a) AS r",
+    owner="r.lawyer_id",
+    subject="lawyer_id",
+    order="r.created_at",
+    newest_first=True,
+    readers=PAYMENT_READERS,
+    render=lambda row: account_json(row),
+)
+
+
+def _d(v: Any) -> Decimal:
+    return Decimal(str(v)).quantize(CENT)
+
+
+def _receivable(x: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": x["id"],
+        "kind": x["kind"],
+        "due_on": x["due_on"],
+        "scheduled_on": x["scheduled_on"],
+        "amount": money(_d(x["amount"])),
+        "unpaid": money(max(_d(x["unpaid"]), Decimal("0.00"))),
+        "status": x["status"],
+    }
+
+
+def _lines(entries: list[dict[str, Any]]) -> list[LedgerLine]:
+    return [LedgerLine(LedgerKind(e["kind"]), _d(e["amount"])) for e in entries]
+
+
+def account_json(row: Any) -> dict[str, Any]:
+    # the service would bring these in first (a write the floor does not model)
+    assert row["nothing_new__"], "the floor reads opened accounts with nothing new to bring in"
+    receivables, ledger = row["receivables__"], row["ledger__"]
+    lines = _lines(ledger)
+    on = datetime.now(UTC).date().isoformat()
+    delinquent = row["status"] == "delinquent"
+    due_now = sum(
+        (
+            _d(x["unpaid"])
+            for x in receivables
+            if x["status"] != "cancelled" and (delinquent or x["due_on"] <= on)
+        ),
+        Decimal("0.00"),
+    )
+    return {
+        "policy_id": row["id"],
+        "lawyer_id": row["lawyer_id"],
+        "payment_status": row["status"],
+        "balance": money(ledger_balance(lines)),
+        "owed": money(ledger_owed(lines)),
+        "received": money(ledger_received(lines)),
+        "due_now": money(due_now),
+        "receivables": [_receivable(x) for x in receivables],
+        "ledger": [
+            {**e, "amount": money(_d(e["amount"])), "created_at": _stamp(e["created_at"])}
+            for e in ledger
+        ],
+        "deductible_calls": [_receivable(x) for x in row["calls__"]],
+        "deductible_balance": money(ledger_balance(_lines(row["call_ledger__"]))),
+        "refunds": [
+            {**f, "amount": money(_d(f["amount"])), "created_at": _stamp(f["created_at"])}
+            for f in row["refunds__"]
+        ],
+    }
+
+
 # --- the caller ----------------------------------------------------------------------------
 
 
@@ -1190,6 +1352,33 @@ async def get_exemption(call: Call) -> Response:
     return await read_one(call, EXEMPTIONS, record, allowed=EXEMPTION_READER, etagged=True)
 
 
+# Who the payments routes let in (app/payments/router.py `Reader`, `Finance`): lawyers, firms'
+# people and integrations (payments:read), finance and customer service; what each sees is the
+# lawyer-records rule with finance and customer service reading all.
+PAYMENT_READER = both(
+    role_in("lawyer", "firm_admin", "integration", "finance", "customer_service"),
+    scoped("payments:read"),
+)
+
+
+@endpoint("payment_authorization.read", "payment_authorization")
+async def get_payment_authorization(call: Call) -> Response:
+    record = call.request.path_params["record"]
+    return await read_one(call, AUTHORIZATIONS, record, allowed=PAYMENT_READER)
+
+
+@endpoint("payment_authorization.list", "payment_authorization")
+async def list_payment_authorizations(call: Call) -> Response:
+    return await read_page(call, AUTHORIZATIONS, allowed=PAYMENT_READER)
+
+
+@endpoint("payment_account.read", "payment_account")
+async def get_payment_account(call: Call) -> Response:
+    record = call.request.path_params["record"]
+    response = await read_one(call, ACCOUNTS, record, allowed=PAYMENT_READER)
+    return response
+
+
 @endpoint("user.read", "user")
 async def get_me(call: Call) -> Response:
     record = str(call.who().user_id)
@@ -1383,6 +1572,9 @@ app = Starlette(
         Route("/claims-notices", list_notices),
         Route("/claims-notices/{record}", get_notice),
         Route("/exemptions/{record}", get_exemption),
+        Route("/payments/authorizations", list_payment_authorizations),
+        Route("/payments/authorizations/{record}", get_payment_authorization),
+        Route("/payments/accounts/{record}", get_payment_account),
         Route("/users", list_users),
         Route("/users/me", get_me),
         Route("/users/{record}", get_user),
@@ -1440,6 +1632,7 @@ def drift() -> list[str]:
         ("app.audit.service", "EVENTS", EVENTS),
         ("app.claims_notices.repository", "NOTICES", NOTICES),
         ("app.exemptions.repository", "EXEMPTIONS", EXEMPTIONS),
+        ("app.payments.repository", "AUTHORIZATIONS", AUTHORIZATIONS),
     ):
         try:
             source = getattr(__import__(module, fromlist=[name]), name)

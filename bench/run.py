@@ -74,6 +74,15 @@ NOTICE_BODY = {
     ],
     "facts": {"real_estate": True, "conflict_of_interest": True, "cybercrime": True},
 }
+AUTHORIZATION_BODY = {
+    "method": "pad",
+    "plan": "quarterly",
+    "payor_name": "Bench LLP",
+    "institution_number": "001",
+    "transit_number": "12345",
+    "account_number": "000123456789",
+    "signed_on": "2024-11-20",
+}
 EXEMPTION_BODY = {"form": {"reason": "a", "effective_date": "2026-01-01"}}
 # A complete 2025 application that breaks no rule (tests/applications/test_rules.py `complete`).
 APPLICATION_FORM = {
@@ -274,6 +283,7 @@ def seed(env: dict[str, str], wanted: set[str], sessions: int) -> Seed:
             "underwriter": ("UNDERWRITER1", "underwriter", None),
             "auditor": ("AUDITOR1", "auditor", None),
             "claims": ("CLAIMS1", "claims", None),
+            "finance": ("FINANCE1", "finance", None),
         }
         for key, (username, role, firm_id) in callers.items():
             user = expect(
@@ -326,7 +336,8 @@ def seed(env: dict[str, str], wanted: set[str], sessions: int) -> Seed:
             out.problems.append(f"quotes: {exc}")
 
     # the notices entered on paper fall in the 2025 policies' year: their cover is read too
-    if wanted & {"application_id", "policy_id", "notice_id"}:
+    policies: list[str] = []
+    if wanted & {"application_id", "policy_id", "notice_id", "authorization_id"}:
         try:
             for lawyer_id in lawyers:
                 draft = expect(
@@ -357,6 +368,7 @@ def seed(env: dict[str, str], wanted: set[str], sessions: int) -> Seed:
                     200,
                     "POST /applications/{id}/decision",
                 )
+                policies.append(approved["policy"]["id"])
                 if lawyer_id == out.ids["lawyer_id"]:
                     out.ids["application_id"] = approved["id"]
                     out.ids["policy_id"] = approved["policy"]["id"]
@@ -394,6 +406,45 @@ def seed(env: dict[str, str], wanted: set[str], sessions: int) -> Seed:
         except (SeedError, KeyError, TypeError) as exc:
             out.ids.pop("notice_id", None)
             out.problems.append(f"claims notices: {exc}")
+
+    # a debit authorization on each policy (the firm's admin), each account opened (finance
+    # reads it), and one instalment of the main lawyer's paid by card: a ledger to read
+    if "authorization_id" in wanted and policies:
+        try:
+            for policy_id in policies:
+                authorization = expect(
+                    client.post(
+                        "/payments/authorizations",
+                        json={**AUTHORIZATION_BODY, "policy_id": policy_id},
+                        headers=auth("firm_admin"),
+                    ),
+                    201,
+                    "POST /payments/authorizations (firm_admin for a lawyer)",
+                )
+                account = expect(
+                    client.get(f"/payments/accounts/{policy_id}", headers=auth("finance")),
+                    200,
+                    "GET /payments/accounts/{policy_id} (finance: opened)",
+                )
+                if policy_id == out.ids.get("policy_id"):
+                    out.ids["authorization_id"] = authorization["id"]
+                    first = account["receivables"][0]
+                    expect(
+                        client.post(
+                            "/payments",
+                            json={
+                                "receivable_id": first["id"],
+                                "amount": first["amount"],
+                                "token": "tok_success",
+                            },
+                            headers={**auth("lawyer"), "Idempotency-Key": uuid.uuid4().hex},
+                        ),
+                        201,
+                        "POST /payments (the lawyer, by card)",
+                    )
+        except (SeedError, KeyError, TypeError, IndexError) as exc:
+            out.ids.pop("authorization_id", None)
+            out.problems.append(f"payments: {exc}")
 
     if "exemption_id" in wanted:
         try:
@@ -454,6 +505,20 @@ CASES = [
         lambda i: f"/exemptions/{i['exemption_id']}",
         ("exemption_id",),
     ),
+    Case(
+        "payment-account",
+        "GET /payments/accounts/{policy_id}",
+        "lawyer",
+        lambda i: f"/payments/accounts/{i['policy_id']}",
+        ("policy_id", "authorization_id"),
+    ),
+    Case(
+        "payment-authorization",
+        "GET /payments/authorizations/{id}",
+        "lawyer",
+        lambda i: f"/payments/authorizations/{i['authorization_id']}",
+        ("authorization_id",),
+    ),
     Case("me", "GET /users/me", "lawyer", lambda i: "/users/me"),
     Case("user", "GET /users/{id}", "admin", lambda i: f"/users/{i['lawyer_id']}", ("lawyer_id",)),
     Case("quotes", "GET /quotes?limit=50", "lawyer", lambda i: "/quotes?limit=50", ("quotes",)),
@@ -478,6 +543,13 @@ CASES = [
         lambda i: "/claims-notices?limit=50",
         ("claims-notices",),
     ),
+    Case(
+        "payment-authorizations",
+        "GET /payments/authorizations?limit=50",
+        "finance",
+        lambda i: "/payments/authorizations?limit=50",
+        ("payment-authorizations",),
+    ),
     Case("users", "GET /users?limit=50", "admin", lambda i: "/users?limit=50"),
     Case(
         "audit",
@@ -497,6 +569,7 @@ STAGE_OF = {
     "applications": "application_id",
     "policies": "policy_id",
     "claims-notices": "notice_id",
+    "payment-authorizations": "authorization_id",
 }
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.claims_notices.models import DeductibleCall
+from app.claims_notices.models import ClaimNotice, DeductibleCall
 
 
 @dataclass(frozen=True)
@@ -20,18 +20,35 @@ class CallOwed:
     lawyer_id: UUID
     due_on: date
     amount: Decimal
+    policy_id: UUID | None  # the policy the claim was matched to: the period it is owed for
+
+
+_COLUMNS = (
+    DeductibleCall.id,
+    DeductibleCall.lawyer_id,
+    DeductibleCall.due_on,
+    DeductibleCall.amount,
+    ClaimNotice.policy_id,
+)
 
 
 async def deductible_calls_of(db: AsyncSession, lawyer_id: UUID) -> list[CallOwed]:
     """The lawyer's deductible calls, oldest first."""
     stmt = (
-        select(
-            DeductibleCall.id,
-            DeductibleCall.lawyer_id,
-            DeductibleCall.due_on,
-            DeductibleCall.amount,
-        )
+        select(*_COLUMNS)
+        .join(ClaimNotice, ClaimNotice.id == DeductibleCall.notice_id)
         .where(DeductibleCall.lawyer_id == lawyer_id)
         .order_by(DeductibleCall.due_on, DeductibleCall.id)
     )
+    return [CallOwed(*row) for row in (await db.execute(stmt)).all()]
+
+
+async def deductible_calls_page(
+    db: AsyncSession, *, after: UUID | None, limit: int
+) -> list[CallOwed]:
+    """Every lawyer's deductible calls, a page at a time in id order (for a collection run)."""
+    stmt = select(*_COLUMNS).join(ClaimNotice, ClaimNotice.id == DeductibleCall.notice_id)
+    if after is not None:
+        stmt = stmt.where(DeductibleCall.id > after)
+    stmt = stmt.order_by(DeductibleCall.id).limit(limit)
     return [CallOwed(*row) for row in (await db.execute(stmt)).all()]

@@ -4,6 +4,7 @@ deductible calls brought in since; and how it reads (receivables, ledger, balanc
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -14,7 +15,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
-from app.claims_notices.calls import deductible_calls_of
+from app.claims_notices.calls import CallOwed, deductible_calls_of
 from app.core.audited import conditions, read_page, read_record
 from app.core.clock import today
 from app.core.errors import NotFound
@@ -24,17 +25,25 @@ from app.payments import repository as repo
 from app.payments.models import (
     AccountStatus,
     LedgerEntry,
+    PaymentRefund,
     Receivable,
     ReceivableKind,
     ReceivableStatus,
+    RefundStatus,
 )
-from app.payments.rules import EntryKind, settle_refund
+from app.payments.rules import EntryKind, refunds_by_receipt, settle_refund
 from app.payments.rules import Instalment as PlanInstalment
 from app.payments.rules import LedgerEntry as RuleEntry
 from app.payments.rules import balance as ledger_balance
 from app.payments.rules import owed as ledger_owed
 from app.payments.rules import received as ledger_received
-from app.payments.schemas import AccountRead, DelinquentRead, LedgerEntryRead, ReceivableRead
+from app.payments.schemas import (
+    AccountRead,
+    DelinquentRead,
+    LedgerEntryRead,
+    ReceivableRead,
+    RefundRead,
+)
 from app.policies.cover import adjustments_of, policy_billing
 from app.quotes.pricing import stored_quote
 from app.users.whose import LawyerSummary, lawyer_of
@@ -43,22 +52,40 @@ ZERO = Decimal("0.00")
 ACCOUNT = "payment_account"
 
 
-async def open_account(db: AsyncSession, policy_id: UUID) -> None:
+async def open_account(unit: Unit, policy_id: UUID) -> None:
     """Open the policy's account once (its receivables and charges from the quote's
     instalments; RULES.md §5 Decision: dates passed when the policy was issued fall due at
     once), then bring in what came since: mid-term adjustments and the lawyer's deductible
-    calls. Every insert is keyed by a unique origin, so two requests at once add nothing twice."""
+    calls. Every insert is keyed by a unique origin, so two requests at once add nothing twice.
+    The opening is its own audit event (`payment_account.open`), whatever request opened it."""
+    db = unit.db
     policy = await policy_billing(db, policy_id)
     if policy is None:
         raise NotFound("No such policy.", resource_type="policy", resource_id=str(policy_id))
     if await repo.claim_account(db, policy_id, policy.lawyer_id):
         quote = await stored_quote(db, policy.quote_id)
+        unit.audit.record(
+            "payment_account.open",
+            resource_type=ACCOUNT,
+            resource_id=policy_id,
+            subjects=[policy.lawyer_id],
+            details={
+                "after": {
+                    "status": AccountStatus.current.value,
+                    "instalments": [
+                        {"due_date": i.due_date.isoformat(), "amount": str(i.amount)}
+                        for i in quote.read.instalments
+                    ],
+                }
+            },
+        )
         for n, inst in enumerate(quote.read.instalments, start=1):
             due_on = max(inst.due_date, policy.issued_on)
             receivable_id = await repo.add_receivable(
                 db,
                 origin=f"instalment:{policy_id}:{n}",
                 policy_id=policy_id,
+                for_policy_id=policy_id,
                 lawyer_id=policy.lawyer_id,
                 kind=ReceivableKind.instalment,
                 due_on=due_on,
@@ -88,6 +115,7 @@ async def _bring_in_adjustments(db: AsyncSession, policy_id: UUID, lawyer_id: UU
             db,
             origin=f"adjustment:{change.change_id}",
             policy_id=policy_id,
+            for_policy_id=policy_id,
             lawyer_id=lawyer_id,
             kind=ReceivableKind.adjustment,
             due_on=change.effective_date,
@@ -111,27 +139,31 @@ async def _bring_in_adjustments(db: AsyncSession, policy_id: UUID, lawyer_id: UU
                 )
             )
             continue
-        await _settle_refund(db, policy_id, lawyer_id, -change.total, note)
+        await _settle_refund(
+            db, policy_id, lawyer_id, -change.total, note, f"adjustment:{change.change_id}"
+        )
 
 
 async def _settle_refund(
-    db: AsyncSession, policy_id: UUID, lawyer_id: UUID, refund: Decimal, note: str
+    db: AsyncSession, policy_id: UUID, lawyer_id: UUID, refund: Decimal, note: str, origin: str
 ) -> None:
-    """RULES.md §3: a refund first cancels the unpaid instalments (latest first); only the rest
-    is owed back to the payor (a credit on the account until it is paid out)."""
+    """RULES.md §3: a refund first cancels the unpaid instalments (latest first); only money
+    actually received beyond what is owed goes back, to the original payors, each at most what
+    it paid (`refunds_by_receipt`): one pending `payment_refund` per receipt it goes back
+    against, paid out by the next collection run (`collection.pay_refunds`)."""
     await db.flush()
     unpaid = [
         r
         for r in await repo.receivables(db, policy_ids=[policy_id])
         if r["unpaid"] > 0 and r["status"] != ReceivableStatus.cancelled
     ]
-    entries = await repo.ledger(db, policy_id=policy_id)
-    kept = ledger_received([RuleEntry(EntryKind(e.kind), e.amount) for e in entries])
+    receipts = await repo.receipts_left(db, policy_id)
+    kept = sum((r.amount for _, r in receipts), ZERO)
     covered = min(refund, sum((r["unpaid"] for r in unpaid), ZERO) + kept)
     settlement = settle_refund(
         covered,
         [PlanInstalment(r["due_on"], r["unpaid"]) for r in unpaid],
-        {"payor": kept} if kept > 0 else {},
+        {"payors": kept} if kept > 0 else {},
     )
     remaining = settlement.applied_to_instalments
     for r in reversed(unpaid):  # latest first, as `settle_refund` cancels them
@@ -151,15 +183,33 @@ async def _settle_refund(
         )
         if take == r["unpaid"]:
             await set_status(db, r["id"], ReceivableStatus.cancelled)
-    beyond = refund - settlement.applied_to_instalments
-    if beyond > 0:
+    beyond = settlement.returned
+    if beyond <= 0:
+        return
+    db.add(
+        LedgerEntry(
+            policy_id=policy_id,
+            lawyer_id=lawyer_id,
+            kind=EntryKind.adjustment,
+            amount=-beyond,
+            note=f"{note}: to be refunded to the payor",
+        )
+    )
+    by_receipt = {id(r): attempt_id for attempt_id, r in receipts}
+    for receipt, amount in refunds_by_receipt(beyond, [r for _, r in receipts]):
+        attempt_id = by_receipt[id(receipt)]
+        key = hashlib.sha256(f"refund|{origin}|{attempt_id}".encode()).hexdigest()
         db.add(
-            LedgerEntry(
+            PaymentRefund(
+                idempotency_key=key,
                 policy_id=policy_id,
                 lawyer_id=lawyer_id,
-                kind=EntryKind.adjustment,
-                amount=-beyond,
-                note=f"{note}: owed back to the payor",
+                attempt_id=attempt_id,
+                payor=receipt.payor,
+                charge_reference=receipt.reference,
+                amount=amount,
+                reason=note,
+                status=RefundStatus.pending,
             )
         )
 
@@ -171,12 +221,20 @@ async def set_status(db: AsyncSession, receivable_id: UUID, status: str) -> None
 
 
 async def _bring_in_calls(db: AsyncSession, lawyer_id: UUID) -> None:
-    for call in await deductible_calls_of(db, lawyer_id):
+    await bring_in_calls(db, await deductible_calls_of(db, lawyer_id))
+
+
+async def bring_in_calls(db: AsyncSession, calls: Sequence[CallOwed]) -> int:
+    """The claims domain's deductible calls as receivables of the lawyers' own accounts, each
+    once (its origin is unique), with its charge in the ledger; how many were new."""
+    new = 0
+    for call in calls:
         receivable_id = await repo.add_receivable(
             db,
             origin=f"deductible_call:{call.call_id}",
             policy_id=None,
-            lawyer_id=lawyer_id,
+            for_policy_id=call.policy_id,
+            lawyer_id=call.lawyer_id,
             kind=ReceivableKind.deductible_call,
             due_on=call.due_on,
             scheduled_on=call.due_on,
@@ -184,16 +242,18 @@ async def _bring_in_calls(db: AsyncSession, lawyer_id: UUID) -> None:
             status=ReceivableStatus.due,
         )
         if receivable_id is not None:
+            new += 1
             db.add(
                 LedgerEntry(
                     policy_id=None,
-                    lawyer_id=lawyer_id,
+                    lawyer_id=call.lawyer_id,
                     kind=EntryKind.charge,
                     amount=call.amount,
                     receivable_id=receivable_id,
                     note="deductible call",
                 )
             )
+    return new
 
 
 async def visible_policy(unit: Unit, principal: Principal, policy_id: UUID) -> None:
@@ -243,7 +303,7 @@ def _rule_entries(entries: Sequence[LedgerEntry]) -> list[RuleEntry]:
 
 async def read_account(unit: Unit, principal: Principal, policy_id: UUID) -> AccountRead:
     await visible_policy(unit, principal, policy_id)
-    await open_account(unit.db, policy_id)
+    await open_account(unit, policy_id)
     row = await read_record(
         unit, repo.ACCOUNTS, policy_id, repo.visible_to(principal), action="payment_account.read"
     )
@@ -273,6 +333,21 @@ async def _account_read(
         ledger=[_entry_read(e) for e in entries],
         deductible_calls=[_receivable_read(r) for r in calls],
         deductible_balance=ledger_balance(_rule_entries(call_entries)),
+        refunds=[_refund_read(f) for f in await repo.refunds_of(db, policy_id)],
+    )
+
+
+def _refund_read(f: PaymentRefund) -> RefundRead:
+    return RefundRead(
+        id=f.id,
+        payor=f.payor,
+        payee=f.payee,
+        amount=f.amount,
+        status=f.status,
+        reason=f.reason,
+        processor_reference=f.processor_reference,
+        failure_reason=f.failure_reason,
+        created_at=f.created_at,
     )
 
 

@@ -22,9 +22,10 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 
 from app.auth.outbox import queue_notice
+from app.claims_notices.calls import deductible_calls_page
 from app.core.unit_of_work import Unit
 from app.payments import accounts, service
 from app.payments import repository as repo
@@ -32,14 +33,18 @@ from app.payments.models import (
     AccountStatus,
     AttemptStatus,
     CollectionAttempt,
+    LedgerEntry,
     PaymentAccount,
     PaymentAuthorization,
+    PaymentRefund,
     Receivable,
     ReceivableKind,
     ReceivableStatus,
+    RefundStatus,
 )
 from app.payments.processor import ChargeResult, Processor
-from app.payments.rules import Attempt, Collection, Instalment, collection_plan
+from app.payments.rules import Attempt, Collection, EntryKind, Instalment, collection_plan
+from app.policies.cover import adjusted_policies
 from app.users.acting_for import contact_of
 
 ZERO = Decimal("0.00")
@@ -60,6 +65,12 @@ class RunSummary:
     resumed: int = 0
     delinquent: int = 0
     collected: Decimal = ZERO
+    arrears: int = 0  # attempts for earlier policy periods (premium or deductible calls)
+    calls_brought_in: int = 0
+    refunds_paid: int = 0
+    refunds_failed: int = 0
+    refunds_held: int = 0  # no charge to refund against and no payee named: not paid out
+    refunded: Decimal = ZERO
 
 
 @dataclass
@@ -68,7 +79,8 @@ class _Work:
     key: str
     amount: Decimal
     instrument: str
-    policy_id: UUID
+    policy_id: UUID  # the policy whose authorization is charged
+    own: bool = True  # its own receivables (else arrears: another period's, or calls)
 
 
 @dataclass
@@ -176,14 +188,50 @@ async def _claim(unit: Unit, attempts: list[dict[str, Any]]) -> list[tuple[UUID,
     return [(row[0], row[1]) for row in (await unit.db.execute(_CLAIM, {"rows": rows})).all()]
 
 
+def _attempt_row(
+    key: str,
+    number: int,
+    as_of: date,
+    auth: PaymentAuthorization,
+    account: tuple[UUID | None, UUID],
+    due: Sequence[Mapping[Any, Any]],
+) -> dict[str, Any]:
+    policy_id, lawyer_id = account
+    return {
+        "id": uuid.uuid4(),
+        "idempotency_key": key,
+        "policy_id": policy_id,
+        "lawyer_id": lawyer_id,
+        "receivable_ids": [r["id"] for r in due],
+        "attempted_on": as_of,
+        "attempt_number": number,
+        "amount": sum((r["unpaid"] for r in due), ZERO),
+        "authorization_id": auth.id,
+        "source": COLLECTION,
+        "payor": auth.payor_name,
+        "status": AttemptStatus.pending,
+    }
+
+
+def _by_account(rows: Sequence[Mapping[Any, Any]]) -> dict[tuple[UUID | None, UUID], list[Any]]:
+    """Arrears by the account they are owed on: an earlier policy's, or the lawyer's own
+    (deductible calls), so that each account's ledger gets its own attempt."""
+    grouped: dict[tuple[UUID | None, UUID], list[Any]] = {}
+    for r in rows:
+        grouped.setdefault((r["policy_id"], r["lawyer_id"]), []).append(r)
+    return grouped
+
+
 async def _plan_batch(
     unit: Unit, policies: Sequence[Mapping[Any, Any]], as_of: date, summary: RunSummary
 ) -> _Batch:
-    """Claim the batch's attempts (pending, committed with the unit) and say what to charge."""
+    """Claim the batch's attempts (pending, committed with the unit) and say what to charge:
+    each policy's own receivables due, and under the same authorization the lawyer's arrears of
+    earlier policy periods (one attempt per account they are owed on)."""
     batch = _Batch()
     for p in policies:
         if not p["opened"]:
-            await accounts.open_account(unit.db, p["policy_id"])
+            await accounts.open_account(unit, p["policy_id"])
     ids = [p["policy_id"] for p in policies]
     opened = await repo.accounts_of(unit.db, ids, for_update=True)
     rows = await _rows(unit, ids)
@@ -193,24 +241,30 @@ async def _plan_batch(
     auths: dict[UUID, list[PaymentAuthorization]] = {p: [] for p in ids}
     for on_file in await repo.authorizations_of(unit.db, ids):
         auths[on_file.policy_id].append(on_file)
+    policy_of_auth = {a.id: a.policy_id for on_file in auths.values() for a in on_file}
+    made_today: dict[UUID, list[CollectionAttempt]] = {p: [] for p in ids}
+    for a in await repo.collection_attempts_on(unit.db, list(policy_of_auth), as_of):
+        made_today[policy_of_auth[a.authorization_id]].append(a)  # type: ignore[index]
+    arrears: dict[UUID, list[Any]] = {p: [] for p in ids}
+    for r in await repo.arrears(unit.db, ids, as_of):
+        arrears[r["taker_policy_id"]].append(r)
     keys = service.data_keys(unit)
-    wanted: dict[str, tuple[dict[str, Any], str]] = {}
+    wanted: dict[str, tuple[dict[str, Any], str, UUID, bool]] = {}
     for policy_id in ids:
         account = opened[policy_id]
         summary.policies += 1
         if account.status == AccountStatus.delinquent:
             continue
-        today = [
-            a for a in attempts[policy_id] if a.attempted_on == as_of and a.source == COLLECTION
-        ]
+        today = made_today[policy_id]
         auth = service.authorization_in_use(auths[policy_id], as_of)
         if any(a.status == AttemptStatus.pending for a in today):
             for a in today:
                 if a.status == AttemptStatus.pending and a.authorization_id is not None:
                     used = next(x for x in auths[policy_id] if x.id == a.authorization_id)
                     instrument = service.instrument_of(keys, used)
+                    own = a.policy_id == policy_id
                     batch.work.append(
-                        _Work(a.id, a.idempotency_key, a.amount, instrument, policy_id)
+                        _Work(a.id, a.idempotency_key, a.amount, instrument, policy_id, own)
                     )
                     summary.resumed += 1
             continue
@@ -221,6 +275,8 @@ async def _plan_batch(
             await mark_delinquent(unit, account, rows[policy_id], auth, as_of)
             summary.delinquent += 1
             continue
+        number = len(attempts[policy_id]) + 1
+        instrument = service.instrument_of(keys, auth)
         due = [
             r
             for r in rows[policy_id]
@@ -229,33 +285,19 @@ async def _plan_batch(
             and r["kind"] != ReceivableKind.deductible_call
             and r["due_on"] <= as_of
         ]
-        amount = sum((r["unpaid"] for r in due), ZERO)
-        if amount <= 0:
-            continue
-        number = len(attempts[policy_id]) + 1
-        receivable_ids = [r["id"] for r in due]
-        key = service.attempt_key(receivable_ids, as_of, number)
-        attempt = {
-            "id": uuid.uuid4(),
-            "idempotency_key": key,
-            "policy_id": policy_id,
-            "lawyer_id": account.lawyer_id,
-            "receivable_ids": receivable_ids,
-            "attempted_on": as_of,
-            "attempt_number": number,
-            "amount": amount,
-            "authorization_id": auth.id,
-            "source": COLLECTION,
-            "payor": auth.payor_name,
-            "status": AttemptStatus.pending,
-        }
-        wanted[key] = (attempt, service.instrument_of(keys, auth))
-    for attempt_id, key in await _claim(unit, [attempt for attempt, _ in wanted.values()]):
-        attempt, instrument = wanted[key]  # the others: another run has them
-        batch.work.append(
-            _Work(attempt_id, key, attempt["amount"], instrument, attempt["policy_id"])
-        )
+        if due:
+            key = service.attempt_key([r["id"] for r in due], as_of, number)
+            row = _attempt_row(key, number, as_of, auth, (policy_id, account.lawyer_id), due)
+            wanted[key] = (row, instrument, policy_id, True)
+        for owed_on, owed in _by_account(arrears[policy_id]).items():
+            key = service.attempt_key([r["id"] for r in owed], as_of, number)
+            row = _attempt_row(key, number, as_of, auth, owed_on, owed)
+            wanted[key] = (row, instrument, policy_id, False)
+    for attempt_id, key in await _claim(unit, [row for row, _, _, _ in wanted.values()]):
+        row, instrument, policy_id, own = wanted[key]  # the others: another run has them
+        batch.work.append(_Work(attempt_id, key, row["amount"], instrument, policy_id, own))
         summary.attempts += 1
+        summary.arrears += not own
     return batch
 
 
@@ -266,20 +308,22 @@ async def _record_results(
         return
     ids = list({w.policy_id for w, _ in results})
     opened = await repo.accounts_of(unit.db, ids, for_update=True)  # then what they owe
-    rows = await _rows(unit, ids)
     stmt = (
         select(CollectionAttempt)
         .where(CollectionAttempt.id.in_([w.attempt_id for w, _ in results]))
         .with_for_update()
     )
     claimed = {a.id: a for a in (await unit.db.execute(stmt)).scalars()}
+    covering = {rid for a in claimed.values() for rid in a.receivable_ids}
+    unpaid = {r["id"]: r for r in await repo.receivables_by_id(unit.db, list(covering))}
     failed_policies = set()
     outcomes = []
     for work, result in results:
         attempt = claimed[work.attempt_id]
         if attempt.status != AttemptStatus.pending:
             continue  # finished by another run meanwhile
-        covered = [r for r in rows[work.policy_id] if r["id"] in set(attempt.receivable_ids)]
+        covered = [unpaid[rid] for rid in attempt.receivable_ids if rid in unpaid]
+        covered.sort(key=lambda r: (r["due_on"], r["scheduled_on"], r["origin"]))
         outcomes.append(
             service.Outcome(attempt, covered, result.accepted, result.reference, result.reason)
         )
@@ -288,20 +332,22 @@ async def _record_results(
             summary.collected += attempt.amount
         else:
             summary.failed += 1
-            failed_policies.add(work.policy_id)
+            if work.own:  # the policy's own strikes; arrears are not its instalment dates
+                failed_policies.add(work.policy_id)
     await service.apply_outcomes(unit.db, outcomes)
     if outcomes:  # one event for the batch, naming every account and lawyer charged
         unit.audit.record(
             "payment.collect",
             resource_type=accounts.ACCOUNT,
-            resource_ids=[o.attempt.policy_id for o in outcomes],
+            resource_ids=[o.attempt.policy_id for o in outcomes if o.attempt.policy_id],
             subjects=[o.attempt.lawyer_id for o in outcomes],
             details={
                 "as_of": as_of.isoformat(),
                 "attempts": [
                     {
                         "attempt": str(o.attempt.id),
-                        "policy": str(o.attempt.policy_id),
+                        "policy": str(o.attempt.policy_id) if o.attempt.policy_id else None,
+                        "lawyer": str(o.attempt.lawyer_id),
                         "amount": str(o.attempt.amount),
                         "status": o.attempt.status,
                         "reason": o.reason,
@@ -327,6 +373,156 @@ async def _record_results(
                 summary.delinquent += 1
 
 
+async def bring_in(unit_scope: UnitScope, summary: RunSummary, *, batch_size: int) -> None:
+    """Before a run: the claims domain's deductible calls not brought in yet (receivables of the
+    lawyers' own accounts), and the mid-term changes not brought in yet (a decrease settles its
+    refund: what goes back to the payors is paid out at the end of the run)."""
+    after: UUID | None = None
+    while True:
+        async with unit_scope() as unit:
+            calls = await deductible_calls_page(unit.db, after=after, limit=batch_size)
+            if not calls:
+                break
+            after = calls[-1].call_id
+            summary.calls_brought_in += await accounts.bring_in_calls(unit.db, calls)
+    async with unit_scope() as unit:
+        changes = await adjusted_policies(unit.db)
+        present = await repo.origins_present(unit.db, [f"adjustment:{c}" for c, _ in changes])
+        waiting = {p: None for c, p in changes if f"adjustment:{c}" not in present}
+    for policy_id in waiting:
+        async with unit_scope() as unit:
+            await accounts.open_account(unit, policy_id)
+
+
+@dataclass
+class _Payout:
+    refund_id: UUID
+    key: str
+    amount: Decimal
+    charge_reference: str | None  # refunded against this charge ...
+    payee_token: str | None  # ... or paid to the payee a written request names
+
+
+async def pay_refunds(
+    unit_scope: UnitScope,
+    processor: Processor,
+    summary: RunSummary,
+    *,
+    batch_size: int = BATCH,
+    concurrency: int = CONCURRENCY,
+) -> None:
+    """Pay out the pending refunds through the processor: to the original payor against the
+    charge that paid (the processor never refunds a charge beyond its amount), or to the payee
+    named in a recorded written request of the lawyer and that payor. Each refund's key is
+    deterministic, so a rerun after a crash gets the first answer back, never a second payment.
+    A refund of money received another way (a cheque) with no payee named is held (not paid
+    out: the processor has no charge to refund it against)."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def pay(p: _Payout) -> tuple[_Payout, ChargeResult]:
+        async with limit:
+            if p.payee_token is not None:
+                return p, await processor.payout(p.key, p.amount, p.payee_token)
+            assert p.charge_reference is not None
+            return p, await processor.refund(p.key, p.amount, p.charge_reference)
+
+    after: UUID | None = None
+    while True:
+        payouts: list[_Payout] = []
+        async with unit_scope() as unit:
+            pending = await repo.pending_refunds(unit.db, after=after, limit=batch_size)
+            if not pending:
+                return
+            after = pending[-1].id
+            requests = await repo.payee_requests(unit.db, list({f.policy_id for f in pending}))
+            for f in pending:
+                request = requests.get((f.policy_id, f.payor))
+                if request is not None:
+                    f.request_id, f.payee = request.id, request.payee_name
+                    token: str | None = request.payee_token
+                elif f.charge_reference is not None:
+                    f.request_id, f.payee, token = None, None, None
+                else:
+                    summary.refunds_held += 1
+                    continue
+                payouts.append(
+                    _Payout(f.id, f.idempotency_key, f.amount, f.charge_reference, token)
+                )
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(pay(p)) for p in payouts]
+        except BaseExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        async with unit_scope() as unit:
+            await _record_refunds(unit, [task.result() for task in tasks], summary)
+
+
+async def _record_refunds(
+    unit: Unit, results: list[tuple[_Payout, ChargeResult]], summary: RunSummary
+) -> None:
+    if not results:
+        return
+    stmt = (
+        select(PaymentRefund)
+        .where(PaymentRefund.id.in_([p.refund_id for p, _ in results]))
+        .with_for_update()
+    )
+    refunds = {f.id: f for f in (await unit.db.execute(stmt)).scalars()}
+    done = []
+    for payout, result in results:
+        f = refunds[payout.refund_id]
+        if f.status != RefundStatus.pending:
+            continue  # finished by another run meanwhile
+        f.processor_reference, f.failure_reason = result.reference, result.reason
+        f.paid_at = func.now()
+        if result.accepted:
+            f.status = RefundStatus.succeeded
+            summary.refunds_paid += 1
+            summary.refunded += f.amount
+            to = (
+                f"to {f.payee} at the written request of the lawyer and {f.payor}"
+                if f.payee
+                else f"to {f.payor}"
+            )
+            unit.db.add(
+                LedgerEntry(
+                    policy_id=f.policy_id,
+                    lawyer_id=f.lawyer_id,
+                    kind=EntryKind.refund,
+                    amount=f.amount,
+                    payor=f.payor,
+                    processor_reference=result.reference,
+                    note=f"refund {to}",
+                )
+            )
+        else:
+            f.status = RefundStatus.failed
+            summary.refunds_failed += 1
+        done.append(f)
+    await unit.db.flush()
+    if done:  # one event for the batch, naming every account and lawyer concerned
+        unit.audit.record(
+            "payment.refund",
+            resource_type=accounts.ACCOUNT,
+            resource_ids=[f.policy_id for f in done],
+            subjects=[f.lawyer_id for f in done],
+            details={
+                "refunds": [
+                    {
+                        "refund": str(f.id),
+                        "policy": str(f.policy_id),
+                        "payor": f.payor,
+                        "payee": f.payee,
+                        "amount": str(f.amount),
+                        "status": f.status,
+                        "reason": f.failure_reason,
+                    }
+                    for f in done
+                ]
+            },
+        )
+
+
 async def collect(
     unit_scope: UnitScope,
     processor: Processor,
@@ -335,7 +531,8 @@ async def collect(
     batch_size: int = BATCH,
     concurrency: int = CONCURRENCY,
 ) -> RunSummary:
-    """One collection run for `as_of` (see the module)."""
+    """One collection run for `as_of` (see the module): what came in since the last run
+    (deductible calls, mid-term changes), every due receivable, then the refunds pending."""
     summary = RunSummary(as_of=as_of)
     limit = asyncio.Semaphore(concurrency)
 
@@ -343,6 +540,7 @@ async def collect(
         async with limit:
             return work, await processor.charge(work.key, work.amount, work.instrument)
 
+    await bring_in(unit_scope, summary, batch_size=batch_size)
     after: UUID | None = None
     while True:
         async with unit_scope() as unit:
@@ -350,7 +548,7 @@ async def collect(
                 unit.db, on=as_of, after=after, limit=batch_size
             )
             if not policies:
-                return summary
+                break
             after = policies[-1]["policy_id"]
             batch = await _plan_batch(unit, policies, as_of, summary)
         try:  # a charge that fails stops the run: the others in flight are cancelled first
@@ -361,6 +559,10 @@ async def collect(
         results = [task.result() for task in tasks]
         async with unit_scope() as unit:
             await _record_results(unit, results, as_of, summary)
+    await pay_refunds(
+        unit_scope, processor, summary, batch_size=batch_size, concurrency=concurrency
+    )
+    return summary
 
 
 async def deliver_callbacks(

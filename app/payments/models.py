@@ -57,6 +57,12 @@ class AttemptStatus(StrEnum):
     failed = "failed"
 
 
+class RefundStatus(StrEnum):
+    pending = "pending"  # to be paid out by the next collection run
+    succeeded = "succeeded"
+    failed = "failed"  # the processor refused it: the money stays a credit of the account
+
+
 class AccountStatus(StrEnum):
     current = "current"
     delinquent = "delinquent"  # three failed instalment dates: the whole balance is due
@@ -150,6 +156,9 @@ class Receivable(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # the policy period it is owed for: the policy's own, or for a deductible call the policy
+    # its claim was matched to (None: not matched); arrears of earlier periods are read by it
+    for_policy_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("policy.id"))
     # where it comes from, unique, so that opening an account twice (at once) adds nothing:
     # instalment:<policy>:<n>, adjustment:<mid-term change>, deductible_call:<call>
     origin: Mapped[str] = mapped_column(String(100), unique=True)
@@ -225,6 +234,65 @@ class CollectionAttempt(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+class PaymentRefund(Base):
+    """Money going back to the payor who paid it (RULES.md §3, §5): one receipt's share of a
+    refund, paid out through the processor against that receipt's charge, or to the payee the
+    lawyer and the payor named in writing (a `RefundPayeeRequest`)."""
+
+    __tablename__ = "payment_refund"
+    __table_args__ = (
+        CheckConstraint(known_values("status", tuple(RefundStatus)), name="status_known"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_payment_refund_status_created_at", "status", "created_at"),
+        Index("ix_payment_refund_policy_id", "policy_id"),
+        Index("ix_payment_refund_attempt_id", "attempt_id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # sha256 of the settlement's origin and the receipt: the processor never pays it twice
+    idempotency_key: Mapped[str] = mapped_column(String(80), unique=True)
+    policy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("policy.id"))
+    lawyer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    # the receipt it goes back against (a charge through the processor, or a cheque received)
+    attempt_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("collection_attempt.id"))
+    payor: Mapped[str] = mapped_column(String(200))  # the original payor
+    charge_reference: Mapped[str | None] = mapped_column(String(100))
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    reason: Mapped[str] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16))
+    # paid to another payee at the written request of the lawyer and the payor
+    request_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("refund_payee_request.id"))
+    payee: Mapped[str | None] = mapped_column(String(200))
+    processor_reference: Mapped[str | None] = mapped_column(String(100))
+    failure_reason: Mapped[str | None] = mapped_column(String(64))
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    settled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class RefundPayeeRequest(Base):
+    """The lawyer's and the original payor's written request that refunds of a policy owed to
+    that payor go to someone else (RULES.md §5), recorded by finance."""
+
+    __tablename__ = "refund_payee_request"
+    __table_args__ = (
+        Index("ix_refund_payee_request_policy_id_created_at", "policy_id", "created_at"),
+        Index("ix_refund_payee_request_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    policy_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("policy.id"))
+    lawyer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    original_payor: Mapped[str] = mapped_column(String(200))
+    payee_name: Mapped[str] = mapped_column(String(200))
+    # the payee's account or card at the processor, as its token (never a number)
+    payee_token: Mapped[str] = mapped_column(String(200))
+    lawyer_signed_on: Mapped[date] = mapped_column(Date)
+    payor_signed_on: Mapped[date] = mapped_column(Date)
+    created_by_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 class ProcessorEvent(Base):
     """A processor callback applied: its event id is unique, so each applies once."""
 
@@ -243,8 +311,25 @@ class SimulatedCharge(Base):
     """The simulator's own record of charges (a processor's, not ours): one per key."""
 
     __tablename__ = "processor_sim_charge"
+    __table_args__ = (Index("ix_processor_sim_charge_reference", "reference"),)
 
     idempotency_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    reference: Mapped[str | None] = mapped_column(String(100))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class SimulatedRefund(Base):
+    """The simulator's own record of money paid back: a refund of one of its charges (never
+    more than the charge), or a payout to a payee's token; one per key."""
+
+    __tablename__ = "processor_sim_refund"
+    __table_args__ = (Index("ix_processor_sim_refund_charge_reference", "charge_reference"),)
+
+    idempotency_key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    charge_reference: Mapped[str | None] = mapped_column(String(100))
     amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     accepted: Mapped[bool] = mapped_column(Boolean)
     reference: Mapped[str | None] = mapped_column(String(100))

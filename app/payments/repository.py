@@ -21,8 +21,11 @@ from app.payments.models import (
     LedgerEntry,
     PaymentAccount,
     PaymentAuthorization,
+    PaymentRefund,
     Receivable,
+    RefundPayeeRequest,
 )
+from app.payments.rules import Receipt
 from app.users.acting_for import lawyer_records_visible
 from app.users.whose import LAWYER_COLUMNS, lawyer_join
 
@@ -187,7 +190,8 @@ async def attempt_by_key(db: AsyncSession, key: str) -> CollectionAttempt | None
 
 # Policies a collection run visits: with an active debit or card authorization (one active per
 # policy, a unique index), in policy order, a page at a time; left out in the query already:
-# delinquent accounts, policies collected today, and opened accounts with nothing due.
+# delinquent accounts, policies collected today, and opened accounts with nothing due, neither
+# of their own nor of the lawyer's earlier policy periods (arrears the authorization covers).
 _COLLECTABLE = (
     "SELECT a.policy_id, a.lawyer_id, (acc.policy_id IS NOT NULL) AS opened"
     " FROM payment_authorization AS a"
@@ -196,8 +200,12 @@ _COLLECTABLE = (
     " AND (acc.policy_id IS NULL OR (acc.status = 'current'"
     " AND NOT EXISTS (SELECT 1 FROM collection_attempt AS c WHERE c.policy_id = a.policy_id"
     " AND c.attempted_on = :on AND c.source = 'collection' AND c.status <> 'pending')"
-    " AND EXISTS (SELECT 1 FROM receivable AS r WHERE r.policy_id = a.policy_id"
-    " AND r.due_on <= :on AND r.status IN ('due', 'failed'))))"
+    " AND (EXISTS (SELECT 1 FROM receivable AS r WHERE r.policy_id = a.policy_id"
+    " AND r.due_on <= :on AND r.status IN ('due', 'failed'))"
+    " OR EXISTS (SELECT 1 FROM receivable AS r JOIN policy AS earlier ON earlier.id ="
+    " r.for_policy_id WHERE r.lawyer_id = a.lawyer_id AND r.due_on <= :on"
+    " AND r.status IN ('due', 'failed') AND earlier.program_year <"
+    " (SELECT p.program_year FROM policy AS p WHERE p.id = a.policy_id)))))"
     " ORDER BY a.policy_id LIMIT :n"
 )
 _FIRST_PAGE = text(_COLLECTABLE.format(after=""))
@@ -250,3 +258,122 @@ async def paid_by_receivable(db: AsyncSession, policy_ids: Sequence[UUID]) -> di
 
 def due_on_or_before(on: date) -> Bound:
     return Bound("r.due_on <= :on", {"on": on})
+
+
+# What each receipt of a policy (a succeeded charge, or money received another way) has left to
+# refund: its amount less its refunds not refused; in the order the money came in.
+_RECEIPTS = text(
+    "SELECT a.id, coalesce(a.payor, :card) AS payor,"
+    " CASE WHEN a.source = 'cheque' THEN NULL ELSE a.processor_reference END AS reference,"
+    " a.amount - coalesce((SELECT sum(f.amount) FROM payment_refund AS f"
+    " WHERE f.attempt_id = a.id AND f.status <> 'failed'), 0) AS left_to_refund"
+    " FROM collection_attempt AS a WHERE a.policy_id = :policy AND a.status = 'succeeded'"
+    " ORDER BY a.created_at, a.id"
+)
+CARD_HOLDER = "the card holder (token payment)"
+
+
+async def receipts_left(db: AsyncSession, policy_id: UUID) -> list[tuple[UUID, Receipt]]:
+    rows = await db.execute(_RECEIPTS, {"policy": policy_id, "card": CARD_HOLDER})
+    return [
+        (row.id, Receipt(row.payor, row.reference, row.left_to_refund))
+        for row in rows
+        if row.left_to_refund > 0
+    ]
+
+
+async def payors_of(db: AsyncSession, policy_id: UUID) -> list[str]:
+    """Who paid this policy's premium (by name), in the order their money first came in."""
+    everyone = await db.execute(
+        text(
+            "SELECT coalesce(payor, :card) FROM collection_attempt WHERE policy_id = :policy"
+            " AND status = 'succeeded' GROUP BY 1 ORDER BY min(created_at)"
+        ),
+        {"policy": policy_id, "card": CARD_HOLDER},
+    )
+    return list(everyone.scalars())
+
+
+async def refunds_of(db: AsyncSession, policy_id: UUID) -> list[PaymentRefund]:
+    stmt = (
+        select(PaymentRefund)
+        .where(PaymentRefund.policy_id == policy_id)
+        .order_by(PaymentRefund.created_at, PaymentRefund.id)
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def payee_requests(
+    db: AsyncSession, policy_ids: Sequence[UUID]
+) -> dict[tuple[UUID, str], RefundPayeeRequest]:
+    """The latest recorded request per policy and original payor."""
+    stmt = (
+        select(RefundPayeeRequest)
+        .where(RefundPayeeRequest.policy_id.in_(policy_ids))
+        .order_by(RefundPayeeRequest.created_at, RefundPayeeRequest.id)
+    )
+    return {(r.policy_id, r.original_payor): r for r in (await db.execute(stmt)).scalars()}
+
+
+async def pending_refunds(
+    db: AsyncSession, *, after: UUID | None, limit: int
+) -> list[PaymentRefund]:
+    stmt = select(PaymentRefund).where(PaymentRefund.status == "pending")
+    if after is not None:
+        stmt = stmt.where(PaymentRefund.id > after)
+    return list((await db.execute(stmt.order_by(PaymentRefund.id).limit(limit))).scalars())
+
+
+# Arrears (RULES.md §5: an authorization also covers amounts still owed for earlier policy
+# periods; the PPA form: "any outstanding premiums and other payments owing for prior policy
+# periods"): the receivables due of the lawyers' earlier periods, each with the policy whose
+# authorization takes it: the lawyer's latest policy with an active debit or card authorization,
+# when the period is earlier than that policy's and the receivable's own policy has none.
+_ARREARS = (
+    "SELECT u.*, period.program_year, taker.policy_id AS taker_policy_id FROM ("  # noqa: S608 (constants)
+    + _UNPAID.replace(" ORDER BY r.due_on, r.scheduled_on, r.origin", "")
+    + ") AS u JOIN policy AS period ON period.id = u.for_policy_id"
+    " JOIN LATERAL (SELECT a.policy_id, p.program_year FROM payment_authorization AS a"
+    " JOIN policy AS p ON p.id = a.policy_id WHERE a.lawyer_id = u.lawyer_id"
+    " AND a.status = 'active' AND a.method IN ('pad', 'card')"
+    " ORDER BY p.program_year DESC, a.policy_id LIMIT 1) AS taker ON true"
+    " WHERE period.program_year < taker.program_year AND taker.policy_id = ANY({takers})"
+    " AND u.unpaid > 0 AND NOT EXISTS (SELECT 1 FROM payment_authorization AS own"
+    " WHERE own.policy_id = u.policy_id AND own.status = 'active'"
+    " AND own.method IN ('pad', 'card'))"
+    " ORDER BY u.due_on, u.scheduled_on, u.origin"
+)
+
+
+async def arrears(db: AsyncSession, policy_ids: Sequence[UUID], on: date) -> Sequence[RowMapping]:
+    where = Bound(
+        "r.lawyer_id IN (SELECT p.lawyer_id FROM policy AS p WHERE p.id = ANY(:takers))"
+        " AND r.status IN ('due', 'failed') AND r.due_on <= :on",
+        {"takers": list(policy_ids), "on": on},
+    )
+    takers = Bound(":v", {"v": list(policy_ids)})
+    stmt, params = statement(compose(_ARREARS, where=where, takers=takers))
+    return (await db.execute(stmt, params)).mappings().all()
+
+
+async def receivables_by_id(db: AsyncSession, ids: Sequence[UUID]) -> Sequence[RowMapping]:
+    where = Bound("r.id = ANY(:ids)", {"ids": list(ids)})
+    stmt, params = statement(compose(_UNPAID, where=where))
+    return (await db.execute(stmt, params)).mappings().all()
+
+
+async def collection_attempts_on(
+    db: AsyncSession, authorization_ids: Sequence[UUID], on: date
+) -> list[CollectionAttempt]:
+    """A day's collection attempts under the authorizations (the policy's own and arrears)."""
+    stmt = select(CollectionAttempt).where(
+        CollectionAttempt.authorization_id.in_(authorization_ids),
+        CollectionAttempt.attempted_on == on,
+        CollectionAttempt.source == "collection",
+    )
+    return list((await db.execute(stmt)).scalars())
+
+
+async def origins_present(db: AsyncSession, origins: Sequence[str]) -> set[str]:
+    stmt = select(Receivable.origin).where(Receivable.origin.in_(origins))
+    return set((await db.execute(stmt)).scalars())

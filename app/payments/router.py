@@ -26,6 +26,8 @@ from app.payments.schemas import (
     PaymentRead,
     ProcessorEventAck,
     ReceivedCreate,
+    RefundPayeeCreate,
+    RefundPayeeRead,
 )
 from app.users.acting_for import ACTING_ROLES
 
@@ -184,6 +186,23 @@ async def record_payment_received(
     unit: UnitOfWork, principal: Finance, body: ReceivedCreate
 ) -> Response:
     return model_response(await service.record_received(unit, principal, body), status_code=201)
+
+
+@router.post(
+    "/refund-payees",
+    operation_id="recordRefundPayee",
+    openapi_extra=audited_as("payment_refund_payee.create"),
+    summary="Finance: record the lawyer's and the original payor's written request that the "
+    "payor's refunds of a policy go to another payee",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RefundPayeeRead,
+    responses=problem_responses(401, 403, 404, 422),
+)
+async def record_refund_payee(
+    unit: UnitOfWork, principal: Finance, body: RefundPayeeCreate
+) -> Response:
+    answer = await service.record_refund_payee(unit, principal, body)
+    return model_response(answer, status_code=201)
 
 
 @router.post(

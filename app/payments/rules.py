@@ -330,8 +330,8 @@ def check_entry(entries: Sequence[LedgerEntry], new: LedgerEntry) -> list[Violat
         problems.append(
             Violation(
                 "amount",
-                "payment_exceeds_balance",
-                f"A payment of {amount} is more than the balance owed, {max(due, ZERO)}.",
+                "more_than_owed",
+                f"A payment of {amount} is more than the {max(due, ZERO)} owed.",
             )
         )
     if kind is EntryKind.adjustment and owed(entries) + amount < 0:
@@ -343,3 +343,50 @@ def check_entry(entries: Sequence[LedgerEntry], new: LedgerEntry) -> list[Violat
             )
         )
     return problems
+
+
+def check_payment(amount: Decimal, currency: str, owed_now: Decimal) -> list[Violation]:
+    """A payment of `amount` in `currency` against `owed_now` (what the payment may cover): in
+    Canadian dollars (PPA form term 3), and an amount `check_entry` accepts as a payment on a
+    ledger that owes `owed_now` (to the cent, above 0, never more than owed)."""
+    owing = [LedgerEntry(EntryKind.charge, owed_now)] if owed_now > 0 else []
+    return [*check_currency(currency), *check_entry(owing, LedgerEntry(EntryKind.payment, amount))]
+
+
+# Refunds paid out
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Money one payor paid on an account: a processor's charge (its reference), or money
+    received another way (reference None); `amount` is what is left of it to refund."""
+
+    payor: str
+    reference: str | None
+    amount: Decimal
+
+
+def refunds_by_receipt(
+    refund: Decimal, receipts: Sequence[Receipt]
+) -> list[tuple[Receipt, Decimal]]:
+    """What goes back of `refund` (the part beyond what is unpaid, RULES.md §3), against which
+    receipt: to the payors as `settle_refund` shares it (the latest payor's money first, each
+    payor at most what it paid), and within a payor its latest receipts first, each at most what
+    is left of it. `receipts` are in the order the money came in.
+
+    Raises ValueError for an amount below 0 or not to the cent, or a refund larger than what
+    was received."""
+    by_payor: dict[str, Decimal] = {}
+    for r in receipts:
+        _require_money("a receipt", r.amount)
+        by_payor[r.payor] = by_payor.get(r.payor, ZERO) + r.amount
+    back = settle_refund(refund, [], by_payor).payments_back
+    portions: list[tuple[Receipt, Decimal]] = []
+    for payor, share in back.items():
+        left = share
+        for r in reversed([r for r in receipts if r.payor == payor]):
+            take = min(left, r.amount)
+            if take > 0:
+                portions.append((r, take))
+                left -= take
+    return portions

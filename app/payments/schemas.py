@@ -119,6 +119,9 @@ class AccountRead(BaseModel):
         description="The lawyer's deductible calls (an account of the lawyer's own)"
     )
     deductible_balance: MoneyOut
+    refunds: list[RefundRead] = Field(
+        description="Money going back to the payors who paid it, each at most what it paid"
+    )
 
 
 class PaymentCreate(_In):
@@ -155,6 +158,46 @@ class PaymentRead(BaseModel):
     processor_reference: str | None
     failure_reason: str | None
     receivable_ids: list[UUID]
+    created_at: datetime
+
+
+class RefundPayeeCreate(_In):
+    """Finance: the lawyer and the original payor both asked in writing that the payor's
+    refunds of this policy go to someone else (RULES.md §5)."""
+
+    policy_id: UUID
+    original_payor: Line = Field(description="The payor as named on the payments received")
+    payee_name: Line
+    payee_token: Token = Field(
+        description="The payee's account or card at the processor, as its token (tok_...)"
+    )
+    lawyer_signed_on: date = Field(description="The day the lawyer signed the request")
+    payor_signed_on: date = Field(description="The day the original payor signed it")
+
+
+class RefundPayeeRead(BaseModel):
+    id: UUID
+    policy_id: UUID
+    lawyer_id: UUID
+    original_payor: str
+    payee_name: str
+    lawyer_signed_on: date
+    payor_signed_on: date
+    created_at: datetime
+
+
+class RefundRead(BaseModel):
+    id: UUID
+    payor: str = Field(description="The original payor, whose money this was")
+    payee: str | None = Field(description="Paid to another payee at a written request")
+    amount: MoneyOut
+    status: str = Field(
+        description="`pending` (paid out by the next collection run), "
+        "`succeeded`, `failed` (the money stays a credit)"
+    )
+    reason: str
+    processor_reference: str | None
+    failure_reason: str | None
     created_at: datetime
 
 

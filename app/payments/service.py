@@ -35,8 +35,10 @@ from app.payments.models import (
     CollectionAttempt,
     LedgerEntry,
     PaymentAuthorization,
+    PaymentRefund,
     Receivable,
     ReceivableStatus,
+    RefundPayeeRequest,
 )
 from app.payments.processor import BadSignature, Processor, StaleTimestamp, verify
 from app.payments.rules import (
@@ -45,7 +47,7 @@ from app.payments.rules import (
     EntryKind,
     Method,
     check_bank_account,
-    check_currency,
+    check_payment,
     check_plan_and_method,
     first_instalment_affected,
 )
@@ -56,15 +58,22 @@ from app.payments.schemas import (
     PaymentRead,
     ProcessorEventAck,
     ReceivedCreate,
+    RefundPayeeCreate,
+    RefundPayeeRead,
 )
 from app.policies.cover import policy_billing
 from app.quotes.pricing import stored_quote
+from app.quotes.rules import Violation
 from app.users.whose import lawyer_of
 
 ZERO = Decimal("0.00")
 AUTHORIZATION = "payment_authorization"
 ACCOUNT = "payment_account"
 PAYMENT = "payment"
+
+
+def _violations(violations: Sequence[Violation]) -> list[FieldError]:
+    return [FieldError(v.field, v.code, v.message) for v in violations]
 
 
 def _invalid(errors: list[FieldError]) -> None:
@@ -206,7 +215,7 @@ async def create_authorization(
             )
         )
     _invalid(errors)
-    await accounts.open_account(unit.db, body.policy_id)
+    await accounts.open_account(unit, body.policy_id)
     # one change of a policy's authorization at a time (one is active: a unique index)
     await repo.account(unit.db, body.policy_id, for_update=True)
     previous = await repo.active_authorization(unit.db, body.policy_id)
@@ -463,7 +472,7 @@ async def _owed_for_payment(
         _invalid([FieldError("policy_id", "required", "Name the policy or the receivable paid.")])
     assert body.policy_id is not None
     await accounts.visible_policy(unit, principal, body.policy_id)
-    await accounts.open_account(unit.db, body.policy_id)
+    await accounts.open_account(unit, body.policy_id)
     account = await repo.account(unit.db, body.policy_id, for_update=True)
     assert account is not None
     rows = await repo.receivables(unit.db, policy_ids=[body.policy_id])
@@ -481,20 +490,9 @@ async def _owed_for_payment(
 async def create_payment(
     unit: Unit, principal: Principal, body: PaymentCreate, processor: Processor, request_key: str
 ) -> PaymentRead:
-    errors = [FieldError(v.field, v.code, v.message) for v in check_currency(body.currency)]
-    _invalid(errors)
     policy_id, lawyer_id, rows = await _owed_for_payment(unit, principal, body)
     owed = sum((r["unpaid"] for r in rows), ZERO)
-    if body.amount > owed:
-        _invalid(
-            [
-                FieldError(
-                    "amount",
-                    "more_than_owed",
-                    f"{body.amount} is more than the {owed} owed now.",
-                )
-            ]
-        )
+    _invalid(_violations(check_payment(body.amount, body.currency, owed)))
     instrument: str
     authorization_id = None
     payor = None
@@ -559,9 +557,8 @@ async def create_payment(
 
 async def record_received(unit: Unit, principal: Principal, body: ReceivedCreate) -> PaymentRead:
     """Finance records money received another way (a cheque) against a policy's balance."""
-    _invalid([FieldError(v.field, v.code, v.message) for v in check_currency(body.currency)])
     await accounts.visible_policy(unit, principal, body.policy_id)
-    await accounts.open_account(unit.db, body.policy_id)
+    await accounts.open_account(unit, body.policy_id)
     account = await repo.account(unit.db, body.policy_id, for_update=True)
     assert account is not None
     rows = [
@@ -570,10 +567,7 @@ async def record_received(unit: Unit, principal: Principal, body: ReceivedCreate
         if r["unpaid"] > 0 and r["status"] != ReceivableStatus.cancelled
     ]
     owed = sum((r["unpaid"] for r in rows), ZERO)
-    if body.amount > owed:
-        _invalid(
-            [FieldError("amount", "more_than_owed", f"{body.amount} is more than the {owed} owed.")]
-        )
+    _invalid(_violations(check_payment(body.amount, body.currency, owed)))
     attempt = CollectionAttempt(
         id=uuid.uuid4(),
         idempotency_key=f"received:{uuid.uuid4().hex}",
@@ -679,6 +673,12 @@ async def apply_processor_events(
             .values(settled_at=func.now())
             .execution_options(synchronize_session=False)
         )
+        await unit.db.execute(
+            update(PaymentRefund)
+            .where(PaymentRefund.idempotency_key.in_(keys), PaymentRefund.settled_at.is_(None))
+            .values(settled_at=func.now())
+            .execution_options(synchronize_session=False)
+        )
     answers = [ProcessorEventAck(event_id=i, applied=i in applied) for i, _, _ in events]
     if len(events) == 1:
         event_id, event_type, _ = events[0]
@@ -722,3 +722,76 @@ async def rotate_account_keys(unit: Unit, *, batch: int = 500) -> int:
                 changed += 1
         await unit.db.flush()
         after = auths[-1].id
+
+
+# ---------------------------------------------------------------------------------------------
+# Refunds to another payee
+
+
+REFUND_REQUEST = "refund_payee_request"
+
+
+async def record_refund_payee(
+    unit: Unit, principal: Principal, body: RefundPayeeCreate
+) -> RefundPayeeRead:
+    """Finance records the written request of the lawyer and the original payor that the
+    payor's refunds of a policy go to someone else (RULES.md §5): refunds of that payor not yet
+    paid out, and later ones, go to the payee's processor token."""
+    await accounts.visible_policy(unit, principal, body.policy_id)
+    policy = await policy_billing(unit.db, body.policy_id)
+    assert policy is not None
+    errors = []
+    payors = await repo.payors_of(unit.db, body.policy_id)
+    if body.original_payor not in payors:
+        listed = ", ".join(payors) or "none yet"
+        errors.append(
+            FieldError(
+                "original_payor",
+                "not_a_payor",
+                f"Name a payor who paid this policy's premium (paid so far by: {listed}).",
+            )
+        )
+    if body.payee_name == body.original_payor:
+        errors.append(
+            FieldError("payee_name", "same_as_payor", "Refunds go to the payor without a request.")
+        )
+    if not body.payee_token.startswith("tok_"):
+        errors.append(
+            FieldError("payee_token", "not_a_token", "A processor token starts with tok_.")
+        )
+    for name in ("lawyer_signed_on", "payor_signed_on"):
+        if getattr(body, name) > today():
+            errors.append(FieldError(name, "in_future", "Must not be after today."))
+    _invalid(errors)
+    request = RefundPayeeRequest(
+        id=uuid.uuid4(),
+        policy_id=body.policy_id,
+        lawyer_id=policy.lawyer_id,
+        original_payor=body.original_payor,
+        payee_name=body.payee_name,
+        payee_token=body.payee_token,
+        lawyer_signed_on=body.lawyer_signed_on,
+        payor_signed_on=body.payor_signed_on,
+        created_by_id=principal.user_id,
+    )
+    unit.db.add(request)
+    await unit.db.flush()
+    await unit.db.refresh(request)
+    answer = RefundPayeeRead(
+        id=request.id,
+        policy_id=request.policy_id,
+        lawyer_id=request.lawyer_id,
+        original_payor=request.original_payor,
+        payee_name=request.payee_name,
+        lawyer_signed_on=request.lawyer_signed_on,
+        payor_signed_on=request.payor_signed_on,
+        created_at=request.created_at,
+    )
+    unit.audit.record(
+        "payment_refund_payee.create",
+        resource_type=REFUND_REQUEST,
+        resource_id=request.id,
+        subjects=[policy.lawyer_id],
+        details={"after": answer.model_dump(mode="json", exclude={"created_at"})},
+    )
+    return answer

@@ -225,3 +225,14 @@ async def adjustments_of(db: AsyncSession, policy_id: UUID) -> list[Adjustment]:
         .order_by(MidTermChange.created_at, MidTermChange.id)
     )
     return [Adjustment(*row) for row in (await db.execute(stmt)).all()]
+
+
+async def adjusted_policies(db: AsyncSession) -> list[tuple[UUID, UUID]]:
+    """(change, policy) of every mid-term change that moved a policy's total, for a collection
+    run to bring in the ones not brought in yet (a refund is paid out by the run)."""
+    stmt = (
+        select(MidTermChange.id, MidTermChange.policy_id)
+        .where(MidTermChange.total_adjustment != 0)
+        .order_by(MidTermChange.created_at, MidTermChange.id)
+    )
+    return [(row[0], row[1]) for row in (await db.execute(stmt)).all()]

@@ -33,7 +33,7 @@ and the same body (no existence oracle), and every 401/403/404 must be in the au
 event with outcome "denied" and the route's action (`x-audit-action`).
 A list answered "ok" must hold each relation's record exactly when the caller may read it by id.
 
-1029 cells (70 routes x 11 callers x their ownership relations), with 406 requests for ids
+1045 cells (71 routes x 11 callers x their ownership relations), with 416 requests for ids
 that do not exist and 60 list visibility checks.
 """
 
@@ -154,6 +154,7 @@ MATRIX: dict[str, tuple[str, ...]] = {
     "GET /payments/delinquent":                             ("401",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "ok",         "403",        "403"),
     "POST /payments":                                       ("-/-/401",    "ok/404/404", "-/ok/404",   "-/ok/404",   "-/403/403",  "-/-/403",    "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403"),
     "POST /payments/received":                              ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403"),
+    "POST /payments/refund-payees":                          ("-/-/401",    "403/403/403","-/403/403",  "-/403/403",  "-/403/403",  "-/-/403",    "-/-/403",    "-/-/403",    "-/-/ok",     "-/-/403",    "-/-/403"),
     "POST /payments/processor-events":                      ("401",        "401",        "401",        "401",        "401",        "401",        "401",        "401",        "401",        "401",        "401"),
     "GET /audit-events":                                    ("401",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "403",        "ok",         "ok"),
 }
@@ -441,6 +442,19 @@ REQUESTS: dict[str, Call] = {
         kind="policy",
         ok=frozenset({201}),
         body=lambda w, c, t: {"policy_id": t, "amount": "1.00", "payor_name": "Matrix LLP"},
+    ),
+    # finance names a payor of the policy (422 when no payment of that payor is on file yet)
+    "POST /payments/refund-payees": Call(
+        kind="policy",
+        ok=frozenset({201, 422}),
+        body=lambda w, c, t: {
+            "policy_id": t,
+            "original_payor": "Matrix LLP",
+            "payee_name": "Matrix Payee",
+            "payee_token": "tok_success",
+            "lawyer_signed_on": "2025-01-02",
+            "payor_signed_on": "2025-01-02",
+        },
     ),
     # 401 to everyone: the processor's signature, not a caller, is what this route checks
     # (tests/payments: a good signature is 200, a bad one 401, an old timestamp 400)

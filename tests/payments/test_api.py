@@ -107,6 +107,35 @@ async def test_authorization_is_masked_in_answers_and_encrypted_at_rest(app, cli
     assert token.startswith("v1.")
 
 
+async def test_opening_the_account_and_recording_an_authorization_are_audit_events(app, client):
+    policy_id, me, finance = await setup(app, client)
+    created = await client.post("/payments/authorizations", json=pad(policy_id), headers=me)
+    assert created.status_code == 201
+    lawyer_id = (await client.get("/users/me", headers=me)).json()["id"]
+    async with app.state.database.engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT action, resource_id, subject_ids::text[] AS subjects, details"
+                    " FROM audit_event WHERE action IN"
+                    " ('payment_account.open', 'payment_authorization.create') ORDER BY action"
+                )
+            )
+        ).all()
+    assert [(r.action, r.resource_id, r.subjects) for r in rows] == [
+        ("payment_account.open", policy_id, [lawyer_id]),
+        ("payment_authorization.create", created.json()["id"], [lawyer_id]),
+    ]
+    assert len(rows[0].details["after"]["instalments"]) == 4
+    # reading it again, or a second authorization, opens nothing again
+    await client.get(f"/payments/accounts/{policy_id}", headers=finance)
+    await client.post("/payments/authorizations", json=pad(policy_id), headers=me)
+    opened = "SELECT count(*) FROM audit_event WHERE action = 'payment_account.open'"
+    assert await scalar(app, opened) == 1
+    recorded = "SELECT count(*) FROM audit_event WHERE action = 'payment_authorization.create'"
+    assert await scalar(app, recorded) == 2
+
+
 async def test_authorization_errors_name_each_field(app, client):
     policy_id, me, _ = await setup(app, client)
     cheque = await client.post(
@@ -172,6 +201,39 @@ async def test_a_change_to_one_signed_on_the_application_form_needs_thirty_days(
     # 26 days before 15 April: not the 30 the form's authorization asks for
     assert change.json()["applies_from"] == "2025-07-15"
     assert "30 days" in change.json()["applies_from_note"]
+
+
+async def test_a_change_to_the_form_authorization_at_twenty_nine_and_thirty_days(app, client):
+    """RULES.md §5 Decision: exactly 30 days counts, 29 do not; the form's own authorization
+    (not a change) is under the 10-day rule."""
+    policy_id, _, finance = await setup(app, client)
+    on_form = pad(policy_id, received_on="2025-04-05", on_application_form=True)
+    first = await client.post("/payments/authorizations", json=on_form, headers=finance)
+    assert first.json()["applies_from"] == "2025-04-15"  # itself: 10 days
+    thirty = await client.post(
+        "/payments/authorizations", json=pad(policy_id, received_on="2025-06-15"), headers=finance
+    )
+    assert thirty.status_code == 201, thirty.text
+    assert thirty.json()["applies_from"] == "2025-07-15"  # 15 June to 15 July: 30 days
+    assert "at least 30 days" in thirty.json()["applies_from_note"]
+    # the authorization now on file is not on the form: the next change needs 10 days again
+    ten = await client.post(
+        "/payments/authorizations", json=pad(policy_id, received_on="2025-07-05"), headers=finance
+    )
+    assert ten.json()["applies_from"] == "2025-07-15"
+
+
+async def test_a_change_to_the_form_authorization_twenty_nine_days_before(app, client):
+    policy_id, _, finance = await setup(app, client)
+    on_form = pad(policy_id, received_on="2025-04-05", on_application_form=True)
+    assert (
+        await client.post("/payments/authorizations", json=on_form, headers=finance)
+    ).status_code == 201
+    late = await client.post(
+        "/payments/authorizations", json=pad(policy_id, received_on="2025-06-16"), headers=finance
+    )
+    assert late.json()["applies_from"] == "2025-10-15"  # 29 days before 15 July: not enough
+    assert "at least 30 days" in late.json()["applies_from_note"]
 
 
 async def test_account_opens_once_with_past_instalments_due_at_once(app, client):
@@ -280,6 +342,9 @@ async def test_payment_amounts_refused(app, client):
         refused = await client.post("/payments", json=body, headers={**me, **key()})
         assert refused.status_code == 422, (amount, refused.text)
         assert code_field in {e["field"] for e in refused.json()["errors"]}, refused.text
+    assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == [
+        ("amount", "more_than_owed")
+    ]
     usd = {"policy_id": policy_id, "amount": "10.00", "currency": "USD", "token": "tok_success"}
     refused = await client.post("/payments", json=usd, headers={**me, **key()})
     assert refused.status_code == 422
@@ -306,6 +371,18 @@ async def test_finance_records_a_cheque(app, client):
     received = await client.post("/payments/received", json=body, headers=finance)
     assert received.status_code == 201, received.text
     assert received.json()["source"] == "cheque"
+    # the same rule as POST /payments (rules.check_payment): never more than owed, CAD only
+    owed = Decimal(
+        (await client.get(f"/payments/accounts/{policy_id}", headers=finance)).json()["balance"]
+    )
+    for change, expected in (
+        ({"amount": f"{owed + Decimal('0.01'):.2f}"}, [("amount", "more_than_owed")]),
+        ({"currency": "USD"}, [("currency", "cad_only")]),
+    ):
+        refused = await client.post("/payments/received", json={**body, **change}, headers=finance)
+        assert refused.status_code == 422
+        assert [(e["field"], e["code"]) for e in refused.json()["errors"]] == expected
+    assert (await scalar(app, "SELECT count(*) FROM collection_attempt")) == 1
     account = (await client.get(f"/payments/accounts/{policy_id}", headers=finance)).json()
     assert account["received"] == "100.00"
     assert account["ledger"][-1]["payor"] == "Smith LLP"

@@ -18,16 +18,19 @@ from app.payments.rules import (
     LedgerEntry,
     Method,
     Plan,
+    Receipt,
     Settlement,
     balance,
     check_bank_account,
     check_currency,
     check_entry,
+    check_payment,
     check_plan_and_method,
     collection_plan,
     first_instalment_affected,
     owed,
     received,
+    refunds_by_receipt,
     settle_refund,
     signed_amount,
 )
@@ -575,7 +578,7 @@ def test_ledger_sums():
     ("new", "expected"),
     [
         (entry("payment", "413.75"), []),  # the whole balance
-        (entry("payment", "413.76"), [("amount", "payment_exceeds_balance")]),
+        (entry("payment", "413.76"), [("amount", "more_than_owed")]),
         (entry("payment", "0.00"), [("amount", "not_positive")]),
         (entry("payment", "-1.00"), [("amount", "not_positive")]),
         (entry("payment", "1.005"), [("amount", "too_many_decimals")]),
@@ -605,9 +608,7 @@ def test_check_entry(new, expected):
 
 
 def test_nothing_to_pay_or_refund_on_an_empty_ledger():
-    assert codes(check_entry([], entry("payment", "0.01"))) == [
-        ("amount", "payment_exceeds_balance")
-    ]
+    assert codes(check_entry([], entry("payment", "0.01"))) == [("amount", "more_than_owed")]
     assert codes(check_entry([], entry("refund", "0.01"))) == [
         ("amount", "refund_exceeds_received")
     ]
@@ -624,9 +625,7 @@ def test_a_credit_can_be_refunded():
     assert str(balance(entries)) == "-300.00"
     assert check_entry(entries, entry("refund", "300.00")) == []
     assert str(balance([*entries, entry("refund", "300.00")])) == "0.00"
-    assert codes(check_entry(entries, entry("payment", "1.00"))) == [
-        ("amount", "payment_exceeds_balance")
-    ]
+    assert codes(check_entry(entries, entry("payment", "1.00"))) == [("amount", "more_than_owed")]
 
 
 ledger_amounts = st.integers(min_value=-300_000, max_value=300_000).map(lambda c: D(c).scaleb(-2))
@@ -667,3 +666,82 @@ def test_refused_entries_are_refused_for_a_reason(proposed):
                 assert amount > received(entries)
         else:
             entries.append(new)
+
+
+# One rule for a payment's amount and currency (the service's only check)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "owed_now", "expected"),
+    [
+        ("438.75", "CAD", "438.75", []),
+        ("438.76", "CAD", "438.75", [("amount", "more_than_owed")]),
+        ("0.01", "CAD", "0.00", [("amount", "more_than_owed")]),
+        ("10.00", "USD", "438.75", [("currency", "cad_only")]),
+        ("500.00", "EUR", "438.75", [("currency", "cad_only"), ("amount", "more_than_owed")]),
+        ("1.005", "CAD", "438.75", [("amount", "too_many_decimals")]),
+        ("0.00", "CAD", "438.75", [("amount", "not_positive")]),
+    ],
+)
+def test_check_payment(amount, currency, owed_now, expected):
+    assert codes(check_payment(D(amount), currency, D(owed_now))) == expected
+
+
+# Refunds paid out, receipt by receipt
+
+
+def receipt(payor, reference, amount):
+    return Receipt(payor, reference, D(amount))
+
+
+def test_refunds_go_back_latest_payor_first_then_latest_receipt_first():
+    receipts = [
+        receipt("Ada", "ch_1", "877.50"),
+        receipt("Smith LLP", None, "877.50"),  # a cheque
+        receipt("Ada", "ch_2", "877.50"),
+    ]
+    # Ada's money came in first: Smith LLP (the later payor) is refunded first, then Ada's
+    # latest charge
+    portions = refunds_by_receipt(D("1000.00"), receipts)
+    assert [(r.reference, str(a)) for r, a in portions] == [
+        ("ch_2", "122.50"),
+        (None, "877.50"),
+    ]
+    assert refunds_by_receipt(D("0.00"), receipts) == []
+
+
+def test_a_refund_beyond_receipts_is_refused():
+    with pytest.raises(ValueError, match="exceeds"):
+        refunds_by_receipt(D("100.01"), [receipt("Ada", "ch_1", "100.00")])
+
+
+@st.composite
+def refund_inputs(draw):
+    receipts = draw(
+        st.lists(
+            st.builds(
+                Receipt,
+                st.sampled_from(["Ada", "Smith LLP", "Spouse"]),
+                st.one_of(st.none(), st.text("abc", min_size=1, max_size=3)),
+                cents,
+            ),
+            max_size=8,
+        )
+    )
+    total = sum((r.amount for r in receipts), D("0.00"))
+    refund = D(draw(st.integers(0, int(total * 100)))).scaleb(-2)
+    return refund, receipts
+
+
+@given(refund_inputs())
+def test_refunds_never_exceed_receipts_per_payor(inputs):
+    refund, receipts = inputs
+    portions = refunds_by_receipt(refund, receipts)
+    assert sum((a for _, a in portions), D("0.00")) == refund
+    for payor in {r.payor for r in receipts}:
+        paid = sum((r.amount for r in receipts if r.payor == payor), D("0.00"))
+        back = sum((a for r, a in portions if r.payor == payor), D("0.00"))
+        assert back <= paid
+    for r, a in portions:
+        assert D("0.00") < a <= r.amount  # each receipt at most what is left of it
+    assert len({id(r) for r, _ in portions}) == len(portions)  # each receipt once

@@ -6,8 +6,8 @@ a policy (shown with its application) moves its application's. Indexed for
 the filter. Existing rows get the latest time they record.
 
 Revision ID: 1c3c6407df0f
-Revises: a7c4e2d19b60
-Create Date: 2026-11-26 09:00:00
+Revises: 0c80c94b2529
+Create Date: 2026-11-25 19:10:00
 """
 
 from collections.abc import Sequence
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "1c3c6407df0f"
-down_revision: str | None = "a7c4e2d19b60"
+down_revision: str | None = "0c80c94b2529"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
