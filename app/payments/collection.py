@@ -50,7 +50,7 @@ from app.users.acting_for import contact_of
 ZERO = Decimal("0.00")
 COLLECTION = "collection"
 BATCH = 500
-CONCURRENCY = 8  # charges in flight at once (a processor is a network call away)
+CONCURRENCY = 16  # charges in flight at once (a processor is a network call away)
 
 UnitScope = Callable[[], AbstractAsyncContextManager[Unit]]
 
@@ -540,25 +540,38 @@ async def collect(
         async with limit:
             return work, await processor.charge(work.key, work.amount, work.instrument)
 
-    await bring_in(unit_scope, summary, batch_size=batch_size)
-    after: UUID | None = None
-    while True:
-        async with unit_scope() as unit:
-            policies = await repo.collectable_policies(
-                unit.db, on=as_of, after=after, limit=batch_size
-            )
-            if not policies:
-                break
-            after = policies[-1]["policy_id"]
-            batch = await _plan_batch(unit, policies, as_of, summary)
-        try:  # a charge that fails stops the run: the others in flight are cancelled first
-            async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(charge(w)) for w in batch.work]
-        except BaseExceptionGroup as failed:
-            raise failed.exceptions[0] from None
-        results = [task.result() for task in tasks]
+    async def record(results: list[tuple[_Work, ChargeResult]]) -> None:
         async with unit_scope() as unit:
             await _record_results(unit, results, as_of, summary)
+
+    await bring_in(unit_scope, summary, batch_size=batch_size)
+    after: UUID | None = None
+    # A batch's results are recorded while the next batch is planned and charged (its own
+    # policies, its own transaction): at most two batches in memory, and every charge made is
+    # recorded before the run ends, even when a later batch fails.
+    recording: asyncio.Task[None] | None = None
+    try:
+        while True:
+            async with unit_scope() as unit:
+                policies = await repo.collectable_policies(
+                    unit.db, on=as_of, after=after, limit=batch_size
+                )
+                if not policies:
+                    break
+                after = policies[-1]["policy_id"]
+                batch = await _plan_batch(unit, policies, as_of, summary)
+            try:  # a charge that fails stops the run: the others in flight are cancelled first
+                async with asyncio.TaskGroup() as group:
+                    tasks = [group.create_task(charge(w)) for w in batch.work]
+            except BaseExceptionGroup as failed:
+                raise failed.exceptions[0] from None
+            results = [task.result() for task in tasks]
+            if recording is not None:
+                await recording
+            recording = asyncio.create_task(record(results))
+    finally:
+        if recording is not None:
+            await asyncio.shield(recording)
     await pay_refunds(
         unit_scope, processor, summary, batch_size=batch_size, concurrency=concurrency
     )

@@ -99,6 +99,31 @@ async def test_a_run_killed_midway_and_run_again_charges_each_receivable_once(ap
     assert len(policies) == 5
 
 
+async def test_the_charges_of_a_finished_batch_are_recorded_when_a_later_batch_dies(app, client):
+    """A batch's results are recorded while the next batch is charged: when that one dies,
+    the charges already answered are still recorded (paid, in the ledger), not left pending."""
+    for _ in range(4):
+        await issued_early(app, client, "0001234560")
+    with pytest.raises(RuntimeError, match="killed"):
+        await run_collection(
+            app.state.settings,
+            app.state.database,
+            as_of=date(2025, 1, 15),
+            processor=CrashAfter(app, 2),
+            batch=2,
+        )
+    assert await scalar(app, "SELECT count(*) FROM ledger_entry WHERE kind = 'payment'") == 2
+    assert (
+        await scalar(app, "SELECT count(*) FROM collection_attempt WHERE status = 'succeeded'") == 2
+    )
+    assert (
+        await scalar(app, "SELECT count(*) FROM collection_attempt WHERE status = 'pending'") == 2
+    )
+    summary = await collect(app, "2025-01-15")
+    assert (summary.resumed, summary.succeeded) == (2, 2)
+    assert set((await charges_per_receivable(app)).values()) == {1}
+
+
 async def test_two_runs_at_once_charge_each_receivable_once(app, client):
     for _ in range(4):
         await issued_early(app, client, "0001234560")
