@@ -697,6 +697,7 @@ def authorization_json(row: Any) -> dict[str, Any]:
         "id": row["id"],
         "policy_id": row["policy_id"],
         "lawyer_id": row["lawyer_id"],
+        "lawyer": lawyer_json(row, "lawyer_id"),
         "method": row["method"],
         "plan": row["plan"],
         "payor_name": row["payor_name"],
@@ -713,12 +714,14 @@ def authorization_json(row: Any) -> dict[str, Any]:
         "applies_from_note": applies_from_note(row["applies_from"], notice_days=notice),
         "status": row["status"],
         "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
     }
 
 
 AUTHORIZATIONS = Domain(
     "payment_authorization",
-    "SELECT r.* FROM payment_authorization AS r",
+    f"SELECT r.*, {LAWYER_COLUMNS} FROM payment_authorization AS r"
+    f" {LAWYER_JOIN.format(owner='r.lawyer_id')}",
     owner="r.lawyer_id",
     subject="lawyer_id",
     order="r.created_at",
@@ -770,8 +773,9 @@ ACCOUNT_COLUMNS = (
 )
 ACCOUNTS = Domain(
     "payment_account",
-    f"SELECT r.*, {REFUNDS} AS refunds__, {NOTHING_NEW} AS nothing_new__"
-    f" FROM (SELECT {ACCOUNT_COLUMNS} FROM payment_account AS a) AS r",
+    f"SELECT r.*, {REFUNDS} AS refunds__, {NOTHING_NEW} AS nothing_new__, {LAWYER_COLUMNS}"
+    f" FROM (SELECT {ACCOUNT_COLUMNS} FROM payment_account AS a) AS r"
+    f" {LAWYER_JOIN.format(owner='r.lawyer_id')}",
     owner="r.lawyer_id",
     subject="lawyer_id",
     order="r.created_at",
@@ -819,6 +823,7 @@ def account_json(row: Any) -> dict[str, Any]:
     return {
         "policy_id": row["id"],
         "lawyer_id": row["lawyer_id"],
+        "lawyer": lawyer_json(row, "lawyer_id"),
         "payment_status": row["status"],
         "balance": money(ledger_balance(lines)),
         "owed": money(ledger_owed(lines)),
