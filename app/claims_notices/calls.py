@@ -32,6 +32,15 @@ _COLUMNS = (
 )
 
 
+def calls_of_sql(lawyer: str) -> str:
+    """SQL: the ids (`id`) of the deductible calls of the lawyer whose id is the SQL expression
+    `lawyer` (as `deductible_calls_of` lists them)."""
+    return (
+        "SELECT c.id FROM deductible_call AS c"  # noqa: S608 (an expression, not a value)
+        f" JOIN claim_notice AS n ON n.id = c.notice_id WHERE c.lawyer_id = {lawyer}"
+    )
+
+
 async def deductible_calls_of(db: AsyncSession, lawyer_id: UUID) -> list[CallOwed]:
     """The lawyer's deductible calls, oldest first."""
     stmt = (

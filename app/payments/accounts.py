@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
@@ -46,7 +45,7 @@ from app.payments.schemas import (
 )
 from app.policies.cover import adjustments_of, policy_billing
 from app.quotes.pricing import stored_quote
-from app.users.whose import LawyerSummary, lawyer_of
+from app.users.whose import lawyer_of
 
 ZERO = Decimal("0.00")
 ACCOUNT = "payment_account"
@@ -261,7 +260,7 @@ async def visible_policy(unit: Unit, principal: Principal, policy_id: UUID) -> N
         raise NotFound("No such policy.", resource_type="policy", resource_id=str(policy_id))
 
 
-def due_now(rows: Sequence[RowMapping], on: date, *, delinquent: bool) -> Decimal:
+def due_now(rows: Sequence[Mapping[str, Any]], on: date, *, delinquent: bool) -> Decimal:
     return sum(
         (
             r["unpaid"]
@@ -272,82 +271,54 @@ def due_now(rows: Sequence[RowMapping], on: date, *, delinquent: bool) -> Decima
     )
 
 
-def _receivable_read(r: Mapping[Any, Any]) -> ReceivableRead:
-    return ReceivableRead(
-        id=r["id"],
-        kind=r["kind"],
-        due_on=r["due_on"],
-        scheduled_on=r["scheduled_on"],
-        amount=r["amount"],
-        unpaid=max(r["unpaid"], ZERO),
-        status=r["status"],
-    )
+def _receivables(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Receivables as the account's statement reads them (JSON: amounts as text)."""
+    return [
+        {
+            **x,
+            "amount": Decimal(x["amount"]),
+            "unpaid": Decimal(x["unpaid"]),
+            "due_on": date.fromisoformat(x["due_on"]),
+        }
+        for x in parts
+    ]
 
 
-def _entry_read(e: LedgerEntry) -> LedgerEntryRead:
-    return LedgerEntryRead(
-        seq=e.seq,
-        kind=e.kind,
-        amount=e.amount,
-        receivable_id=e.receivable_id,
-        payor=e.payor,
-        processor_reference=e.processor_reference,
-        note=e.note,
-        created_at=e.created_at,
-    )
+def _receivable_read(r: Mapping[str, Any]) -> ReceivableRead:
+    return ReceivableRead.model_validate({**r, "unpaid": max(r["unpaid"], ZERO)})
 
 
-def _rule_entries(entries: Sequence[LedgerEntry]) -> list[RuleEntry]:
-    return [RuleEntry(EntryKind(e.kind), e.amount) for e in entries]
+def _rule_entries(entries: Sequence[Mapping[str, Any]]) -> list[RuleEntry]:
+    return [RuleEntry(EntryKind(e["kind"]), Decimal(e["amount"])) for e in entries]
 
 
 async def read_account(unit: Unit, principal: Principal, policy_id: UUID) -> AccountRead:
-    await visible_policy(unit, principal, policy_id)
-    await open_account(unit, policy_id)
+    """The account as it stands, in one statement (`repo.ACCOUNT`); opened or brought up to
+    date first only when something is waiting (its opening, a mid-term change, a call)."""
+    [probe] = await unit.probe(repo.account_probe(principal, policy_id))
+    if not probe["visible__"]:
+        raise NotFound("No such policy.", resource_type="policy", resource_id=str(policy_id))
+    if probe["waiting__"]:
+        await open_account(unit, policy_id)
     row = await read_record(
-        unit, repo.ACCOUNTS, policy_id, repo.visible_to(principal), action="payment_account.read"
+        unit, repo.ACCOUNT, policy_id, repo.visible_to(principal), action="payment_account.read"
     )
-    return await _account_read(unit.db, policy_id, lawyer_of(row, "lawyer_id"), row["status"])
-
-
-async def _account_read(
-    db: AsyncSession, policy_id: UUID, lawyer: LawyerSummary, status: str
-) -> AccountRead:
-    lawyer_id = lawyer.id
-    rows = await repo.receivables(db, policy_ids=[policy_id])
-    entries = await repo.ledger(db, policy_id=policy_id)
-    calls = await repo.receivables(db, lawyer_calls=lawyer_id)
-    call_entries = await repo.ledger(db, policy_id=None, lawyer_id=lawyer_id)
-    rules = _rule_entries(entries)
-    delinquent = status == AccountStatus.delinquent
+    rows, calls = _receivables(row["receivables__"]), _receivables(row["calls__"])
+    rules = _rule_entries(row["ledger__"])
     return AccountRead(
         policy_id=policy_id,
-        lawyer_id=lawyer_id,
-        lawyer=lawyer,
-        payment_status=status,
+        lawyer_id=row["lawyer_id"],
+        lawyer=lawyer_of(row, "lawyer_id"),
+        payment_status=row["status"],
         balance=ledger_balance(rules),
         owed=ledger_owed(rules),
         received=ledger_received(rules),
-        due_now=due_now(rows, today(), delinquent=delinquent),
+        due_now=due_now(rows, today(), delinquent=row["status"] == AccountStatus.delinquent),
         receivables=[_receivable_read(r) for r in rows],
-        ledger=[_entry_read(e) for e in entries],
+        ledger=[LedgerEntryRead.model_validate(e) for e in row["ledger__"]],
         deductible_calls=[_receivable_read(r) for r in calls],
-        deductible_balance=ledger_balance(_rule_entries(call_entries)),
-        refunds=[_refund_read(f) for f in await repo.refunds_of(db, policy_id)],
-    )
-
-
-def _refund_read(f: PaymentRefund) -> RefundRead:
-    return RefundRead(
-        id=f.id,
-        payor=f.payor,
-        payee=f.payee,
-        amount=f.amount,
-        status=f.status,
-        reason=f.reason,
-        processor_reference=f.processor_reference,
-        failure_reason=f.failure_reason,
-        created_at=f.created_at,
+        deductible_balance=ledger_balance(_rule_entries(row["call_ledger__"])),
+        refunds=[RefundRead.model_validate(f) for f in row["refunds__"]],
     )
 
 

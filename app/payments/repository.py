@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.roles import Role
 from app.auth.principal import Principal
+from app.claims_notices.calls import calls_of_sql
 from app.core.audited import Source, Visibility
 from app.core.sql import Bound, compose, statement
 from app.payments.models import (
@@ -26,6 +27,7 @@ from app.payments.models import (
     RefundPayeeRequest,
 )
 from app.payments.rules import Receipt
+from app.policies.cover import adjustments_sql, policy_lawyer_sql
 from app.users.acting_for import lawyer_records_visible
 from app.users.whose import LAWYER_COLUMNS, lawyer_join
 
@@ -52,6 +54,71 @@ ACCOUNTS = Source(
     columns=f"r.*, {LAWYER_COLUMNS}",
     subject="lawyer_id",
 )
+
+
+# An account as answered, in one statement: its receivables with what is unpaid of each (as
+# `_UNPAID`), its ledger, the lawyer's deductible calls and their ledger, and its refunds, each
+# a JSON array (amounts as text, exact; times in UTC); and whether anything is waiting to be
+# brought in (`pending__`: then the account is opened or brought up to date first).
+_UTC = """to_char({t} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+_RECEIVABLES = (
+    "coalesce((SELECT jsonb_agg(jsonb_build_object('id', x.id, 'kind', x.kind, 'due_on',"
+    " x.due_on, 'scheduled_on', x.scheduled_on, 'amount', x.amount::text, 'status', x.status,"
+    " 'unpaid', (x.amount + coalesce((SELECT sum(CASE e.kind WHEN 'payment' THEN -e.amount"
+    " ELSE e.amount END) FROM ledger_entry AS e WHERE e.receivable_id = x.id"
+    " AND (e.kind = 'payment' OR (e.kind = 'adjustment' AND e.amount < 0))), 0))::text)"
+    " ORDER BY x.due_on, x.scheduled_on, x.origin) FROM receivable AS x WHERE {where}), '[]')"
+)
+_LEDGER = (
+    "coalesce((SELECT jsonb_agg(jsonb_build_object('seq', e.seq, 'kind', e.kind, 'amount',"  # noqa: S608
+    " e.amount::text, 'receivable_id', e.receivable_id, 'payor', e.payor,"
+    " 'processor_reference', e.processor_reference, 'note', e.note, 'created_at', "
+    + _UTC.format(t="e.created_at")
+    + ") ORDER BY e.seq) FROM ledger_entry AS e WHERE {where}), '[]')"
+)
+_REFUNDS = (
+    "coalesce((SELECT jsonb_agg(jsonb_build_object('id', f.id, 'payor', f.payor, 'payee',"  # noqa: S608
+    " f.payee, 'amount', f.amount::text, 'status', f.status, 'reason', f.reason,"
+    " 'processor_reference', f.processor_reference, 'failure_reason', f.failure_reason,"
+    " 'created_at', "
+    + _UTC.format(t="f.created_at")
+    + ") ORDER BY f.created_at, f.id) FROM payment_refund AS f WHERE f.policy_id = a.policy_id),"
+    " '[]')"
+)
+ACCOUNT = Source(
+    "payment_account",
+    "(SELECT a.policy_id AS id, a.lawyer_id, a.status, a.delinquent_since,"  # noqa: S608 (constants)
+    " a.opened_at AS created_at,"
+    f" {_RECEIVABLES.format(where='x.policy_id = a.policy_id')} AS receivables__,"
+    f" {_LEDGER.format(where='e.policy_id = a.policy_id')} AS ledger__,"
+    " "
+    + _RECEIVABLES.format(where="x.lawyer_id = a.lawyer_id AND x.kind = 'deductible_call'")
+    + " AS calls__, "
+    + _LEDGER.format(where="e.policy_id IS NULL AND e.lawyer_id = a.lawyer_id")
+    + f" AS call_ledger__, {_REFUNDS} AS refunds__ FROM payment_account AS a) AS r"
+    f" {lawyer_join('r.lawyer_id')}",
+    columns=f"r.*, {LAWYER_COLUMNS}",
+    subject="lawyer_id",
+)
+
+
+def account_probe(principal: Principal, policy_id: UUID) -> Bound:
+    """Whether the caller may see the policy (`visible__`), and whether its account is not
+    opened yet or a mid-term change that moved its total or a deductible call of its lawyer has
+    no receivable yet (`waiting__`: what `open_account` adds)."""
+    return compose(
+        "SELECT EXISTS (SELECT 1 FROM policy AS r WHERE r.id = {p} AND {visible}) AS visible__,"
+        " NOT EXISTS (SELECT 1 FROM payment_account WHERE policy_id = {account})"
+        " OR EXISTS (SELECT 1 FROM ({adjustments}) AS m WHERE NOT EXISTS (SELECT 1 FROM"
+        " receivable AS x WHERE x.origin = 'adjustment:' || m.id::text))"
+        " OR EXISTS (SELECT 1 FROM ({calls}) AS c WHERE NOT EXISTS (SELECT 1 FROM"
+        " receivable AS x WHERE x.origin = 'deductible_call:' || c.id::text)) AS waiting__",
+        p=Bound(":v", {"v": policy_id}),
+        account=Bound(":v", {"v": policy_id}),
+        visible=visible_to(principal),
+        adjustments=Bound(adjustments_sql(":v"), {"v": policy_id}),
+        calls=Bound(calls_of_sql(policy_lawyer_sql(":v")), {"v": policy_id}),
+    )
 
 
 def visible_to(principal: Principal, *, owner: str = "r.lawyer_id") -> Visibility:
@@ -138,17 +205,6 @@ async def receivable_by_id(
 
 async def lock_receivable(db: AsyncSession, receivable_id: UUID) -> None:
     await db.execute(select(Receivable.id).where(Receivable.id == receivable_id).with_for_update())
-
-
-async def ledger(
-    db: AsyncSession, *, policy_id: UUID | None, lawyer_id: UUID | None = None
-) -> list[LedgerEntry]:
-    stmt = select(LedgerEntry).order_by(LedgerEntry.seq)
-    if policy_id is not None:
-        stmt = stmt.where(LedgerEntry.policy_id == policy_id)
-    else:
-        stmt = stmt.where(LedgerEntry.policy_id.is_(None), LedgerEntry.lawyer_id == lawyer_id)
-    return list((await db.execute(stmt)).scalars())
 
 
 async def authorizations_of(
@@ -292,15 +348,6 @@ async def payors_of(db: AsyncSession, policy_id: UUID) -> list[str]:
         {"policy": policy_id, "card": CARD_HOLDER},
     )
     return list(everyone.scalars())
-
-
-async def refunds_of(db: AsyncSession, policy_id: UUID) -> list[PaymentRefund]:
-    stmt = (
-        select(PaymentRefund)
-        .where(PaymentRefund.policy_id == policy_id)
-        .order_by(PaymentRefund.created_at, PaymentRefund.id)
-    )
-    return list((await db.execute(stmt)).scalars())
 
 
 async def payee_requests(

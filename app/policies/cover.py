@@ -212,6 +212,20 @@ async def policy_billing(db: AsyncSession, policy_id: UUID) -> PolicyBilling | N
     return PolicyBilling(row[0], row[1], row[2], row[3], row[4].date(), row[5])
 
 
+def policy_lawyer_sql(policy: str) -> str:
+    """SQL: the id of the lawyer of the policy whose id is the SQL expression `policy`."""
+    return f"(SELECT p.lawyer_id FROM policy AS p WHERE p.id = {policy})"  # noqa: S608
+
+
+def adjustments_sql(policy: str) -> str:
+    """SQL: the ids (`id`) of the mid-term changes that moved the total of the policy whose id
+    is the SQL expression `policy` (as `adjustments_of` lists them)."""
+    return (
+        "SELECT m.id FROM mid_term_change AS m"  # noqa: S608 (a parameter's name, not a value)
+        f" WHERE m.policy_id = {policy} AND m.total_adjustment <> 0"
+    )
+
+
 async def adjustments_of(db: AsyncSession, policy_id: UUID) -> list[Adjustment]:
     """The policy's mid-term changes that moved its total, in the order made."""
     stmt = (

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import text
 
 from app.payments.processor import SIGNATURE_HEADER, ChargeResult, SimulatedProcessor, sign
-from tests.factories import bearer, user_token
+from tests.factories import audit_events, bearer, user_token
 from tests.policies.test_api import _policy
 
 ACCOUNT = "000123456789"  # ends 6789: the simulator accepts it
@@ -256,6 +256,34 @@ async def test_account_opens_once_with_past_instalments_due_at_once(app, client)
     assert account["payment_status"] == "current"
     assert (await scalar(app, "SELECT count(*) FROM receivable")) == 4
     assert (await scalar(app, "SELECT count(*) FROM ledger_entry WHERE kind = 'charge'")) == 4
+
+
+async def test_reading_an_account_writes_only_when_something_is_waiting(app, client):
+    """The first read opens the account (its own event); later reads write nothing but their
+    read event; a mid-term change made since is brought in by the next read."""
+    policy_id, me, _ = await setup(app, client)
+    url = f"/payments/accounts/{policy_id}"
+    first = await client.get(url, headers=me)
+    assert first.status_code == 200, first.text
+    rows = "SELECT (SELECT count(*) FROM receivable) + (SELECT count(*) FROM ledger_entry)"
+    written = await scalar(app, rows)
+    again = await client.get(url, headers=me)
+    assert again.json() == first.json()
+    assert await scalar(app, rows) == written
+    opened = await audit_events(app, action="payment_account.open", resource_id=policy_id)
+    reads = await audit_events(app, action="payment_account.read", resource_id=policy_id)
+    assert (len(opened), len(reads)) == (1, 2)
+    _, cs = await user_token(app, client, role="customer_service")
+    change = await client.post(
+        f"/policies/{policy_id}/changes",
+        json={"kind": "add_real_estate", "received_on": "2025-06-20"},
+        headers=bearer(cs),
+    )
+    assert change.status_code == 201, change.text
+    after = (await client.get(url, headers=me)).json()
+    kinds = [r["kind"] for r in after["receivables"]]
+    assert kinds.count("adjustment") == 1 and len(kinds) == len(first.json()["receivables"]) + 1
+    assert Decimal(after["owed"]) > Decimal(first.json()["owed"])
 
 
 async def test_payment_replays_refuses_another_body_and_writes_the_ledger(app, client):
