@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.accounts.roles import Role
 from app.applications import service
@@ -23,7 +23,7 @@ from app.applications.service import APPLICANTS
 from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import etag_of, set_etag, with_etag
+from app.core.etag import IfMatch, etag_of, set_etag, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
@@ -39,7 +39,6 @@ Underwriter = Annotated[Principal, Depends(require_role(Role.underwriter))]
 CertificateConfirmer = Annotated[
     Principal, Depends(require_role(Role.customer_service, Role.underwriter))
 ]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _answer(response: Response, application: ApplicationRead) -> ApplicationRead:

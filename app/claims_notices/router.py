@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from starlette.responses import StreamingResponse
 
 from app.accounts.roles import Role
@@ -24,7 +24,7 @@ from app.claims_notices.schemas import (
     MilestoneCreate,
 )
 from app.core.errors import problem_responses
-from app.core.etag import etag_of, with_etag
+from app.core.etag import IfMatch, record_response, with_etag
 from app.core.idempotency import IdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
@@ -44,14 +44,10 @@ Lister = Annotated[Principal, Depends(require_access("claims:read", service.FILE
 Reader = Annotated[Principal, Depends(require_access("claims:read", frozenset(Role)))]
 ClaimsStaff = Annotated[Principal, Depends(require_role(Role.claims))]
 HistoryReader = Annotated[Principal, Depends(require_role(Role.underwriter, Role.claims))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _answer(notice: ClaimsNoticeRead, status_code: int = 200) -> Response:
-    headers = {"ETag": etag_of(notice.version)}
-    if status_code == 201:
-        headers["Location"] = f"/claims-notices/{notice.id}"
-    return model_response(notice, status_code=status_code, headers=headers)
+    return record_response(notice, collection="/claims-notices", status_code=status_code)
 
 
 @router.post(

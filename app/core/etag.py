@@ -11,11 +11,28 @@ compares the whole tag (304 only for the very same body).
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import Annotated, Any, Protocol
 
-from fastapi import Response
+from fastapi import Header, Response
 
 from app.core.errors import PreconditionFailed, PreconditionRequired
+from app.core.responses import model_response
+
+# The header a change of an existing record takes (428 without it, 412 when stale).
+IfMatch = Annotated[str | None, Header(alias="If-Match")]
+
+
+class VersionedRecord(Protocol):
+    """A record's read model: its id and version, serialized as JSON."""
+
+    @property
+    def id(self) -> Any: ...
+
+    @property
+    def version(self) -> int: ...
+
+    def model_dump_json(self) -> str: ...
+
 
 ETAG_HEADER = {
     "ETag": {
@@ -33,6 +50,17 @@ def with_etag(status: int = 200) -> dict[int | str, dict[str, Any]]:
 
 def etag_of(version: int) -> str:
     return f'"{version}"'
+
+
+def record_response(
+    record: VersionedRecord, *, collection: str | None = None, status_code: int = 200
+) -> Response:
+    """A record answered with its ETag, and its Location when it was created (201) in
+    `collection` ("/exemptions")."""
+    headers = {"ETag": etag_of(record.version)}
+    if status_code == 201 and collection is not None:
+        headers["Location"] = f"{collection}/{record.id}"
+    return model_response(record, status_code=status_code, headers=headers)
 
 
 def set_etag(response: Response, version: int) -> None:

@@ -3,12 +3,17 @@ again against the route's response_model (which still documents it in OpenAPI)."
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import Protocol
+
 from starlette.responses import Response
 
 
+class JsonModel(Protocol):
+    def model_dump_json(self) -> str: ...
+
+
 def model_response(
-    model: BaseModel, *, status_code: int = 200, headers: dict[str, str] | None = None
+    model: JsonModel, *, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
     return Response(
         model.model_dump_json(),

@@ -137,13 +137,9 @@ class Unit:
         its own, so the unit stays as it was (its first audited read can still be the fast one,
         or a transaction can still follow). Nothing it returns is answered or recorded as read:
         what the caller is answered comes from an audited read after it."""
-        if self._db is not None and self._db.in_transaction():
-            return await self.read(query)  # already in the unit's transaction: read there
-        assert self._database is not None or self._db is not None
-        engine = self._database.engine if self._database is not None else None
-        if engine is None:
-            return await self.read(query)
-        return await fetch_on_pool(engine, query)
+        if self._database is None or self.in_transaction():
+            return await self.read(query)  # in the unit's transaction already: read there
+        return await fetch_on_pool(self._database.engine, query)
 
     async def _fetch_in_autocommit(
         self, query: Bound, *, bookkeeping: bool = False

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from starlette.responses import StreamingResponse
 
 from app.accounts.roles import Role
 from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import etag_of, with_etag
+from app.core.etag import IfMatch, record_response, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
@@ -43,14 +43,10 @@ Lister = Annotated[
 # Reading one: anyone signed in may ask; who may not see it gets 404 (need to know).
 Reader = Annotated[Principal, Depends(require_access("exemptions:read", frozenset(Role)))]
 Reviewer = Annotated[Principal, Depends(require_role(Role.customer_service, Role.underwriter))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 def _answer(exemption: ExemptionRead, status_code: int = 200) -> Response:
-    headers = {"ETag": etag_of(exemption.version)}
-    if status_code == 201:
-        headers["Location"] = f"/exemptions/{exemption.id}"
-    return model_response(exemption, status_code=status_code, headers=headers)
+    return record_response(exemption, collection="/exemptions", status_code=status_code)
 
 
 @router.post(

@@ -255,9 +255,13 @@ async def bring_in_calls(db: AsyncSession, calls: Sequence[CallOwed]) -> int:
     return new
 
 
+def _no_such_policy(policy_id: UUID) -> NotFound:
+    return NotFound("No such policy.", resource_type="policy", resource_id=str(policy_id))
+
+
 async def visible_policy(unit: Unit, principal: Principal, policy_id: UUID) -> None:
     if not await repo.policy_visible(unit.db, principal, policy_id):
-        raise NotFound("No such policy.", resource_type="policy", resource_id=str(policy_id))
+        raise _no_such_policy(policy_id)
 
 
 def due_now(rows: Sequence[Mapping[str, Any]], on: date, *, delinquent: bool) -> Decimal:
@@ -297,7 +301,7 @@ async def read_account(unit: Unit, principal: Principal, policy_id: UUID) -> Acc
     date first only when something is waiting (its opening, a mid-term change, a call)."""
     [probe] = await unit.probe(repo.account_probe(principal, policy_id))
     if not probe["visible__"]:
-        raise NotFound("No such policy.", resource_type="policy", resource_id=str(policy_id))
+        raise _no_such_policy(policy_id)
     if probe["waiting__"]:
         await open_account(unit, policy_id)
     row = await read_record(

@@ -107,15 +107,14 @@ def account_probe(principal: Principal, policy_id: UUID) -> Bound:
     opened yet or a mid-term change that moved its total or a deductible call of its lawyer has
     no receivable yet (`waiting__`: what `open_account` adds)."""
     return compose(
-        "SELECT EXISTS (SELECT 1 FROM policy AS r WHERE r.id = {p} AND {visible}) AS visible__,"
+        "SELECT {visible} AS visible__,"
         " NOT EXISTS (SELECT 1 FROM payment_account WHERE policy_id = {account})"
         " OR EXISTS (SELECT 1 FROM ({adjustments}) AS m WHERE NOT EXISTS (SELECT 1 FROM"
         " receivable AS x WHERE x.origin = 'adjustment:' || m.id::text))"
         " OR EXISTS (SELECT 1 FROM ({calls}) AS c WHERE NOT EXISTS (SELECT 1 FROM"
         " receivable AS x WHERE x.origin = 'deductible_call:' || c.id::text)) AS waiting__",
-        p=Bound(":v", {"v": policy_id}),
         account=Bound(":v", {"v": policy_id}),
-        visible=visible_to(principal),
+        visible=_policy_visible(principal, policy_id),
         adjustments=Bound(adjustments_sql(":v"), {"v": policy_id}),
         calls=Bound(calls_of_sql(policy_lawyer_sql(":v")), {"v": policy_id}),
     )
@@ -127,14 +126,20 @@ def visible_to(principal: Principal, *, owner: str = "r.lawyer_id") -> Visibilit
     return lawyer_records_visible(principal, readers=READERS, owner=owner)
 
 
-async def policy_visible(db: AsyncSession, principal: Principal, policy_id: UUID) -> bool:
-    query = compose(
-        "SELECT 1 FROM policy AS r WHERE r.id = {id} AND {visible}",
+def _policy_visible(principal: Principal, policy_id: UUID) -> Bound:
+    """SQL: whether the caller may see the policy (need to know, as for its account)."""
+    return compose(
+        "EXISTS (SELECT 1 FROM policy AS r WHERE r.id = {id} AND {visible})",
         id=Bound(":v", {"v": policy_id}),
         visible=visible_to(principal),
     )
-    stmt, params = statement(query)
-    return (await db.execute(stmt, params)).first() is not None
+
+
+async def policy_visible(db: AsyncSession, principal: Principal, policy_id: UUID) -> bool:
+    stmt, params = statement(
+        compose("SELECT {visible}", visible=_policy_visible(principal, policy_id))
+    )
+    return bool((await db.execute(stmt, params)).scalar())
 
 
 async def account(

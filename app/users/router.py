@@ -5,13 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from app.accounts.roles import Role
 from app.auth.dependencies import CurrentPrincipal, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import etag_of, set_etag, with_etag
+from app.core.etag import IfMatch, etag_of, set_etag, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
 from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
@@ -22,7 +22,6 @@ router = APIRouter(prefix="/users", tags=["users"], route_class=UnitOfWorkRoute)
 
 AdminOnly = Annotated[Principal, Depends(require_role(Role.admin))]
 Reviewer = Annotated[Principal, Depends(require_role(Role.admin, Role.auditor))]
-IfMatch = Annotated[str | None, Header(alias="If-Match")]
 
 
 @router.get(
