@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.accounts.roles import Role
 from app.applications import service
@@ -26,9 +26,10 @@ from app.core.errors import problem_responses
 from app.core.etag import IfMatch, etag_of, set_etag, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
+from app.core.routing import DomainRouter
+from app.core.unit_of_work import UnitOfWork, audited_as
 
-router = APIRouter(prefix="/applications", tags=["applications"], route_class=UnitOfWorkRoute)
+router = DomainRouter(prefix="/applications", tags=["applications"])
 
 Writer = Annotated[Principal, Depends(require_access("applications:write", APPLICANTS))]
 Reader = Annotated[

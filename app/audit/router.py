@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import AfterValidator, AwareDatetime
 
 from app.accounts.roles import Role
@@ -16,9 +16,10 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
+from app.core.routing import DomainRouter
+from app.core.unit_of_work import UnitOfWork, audited_as
 
-router = APIRouter(prefix="/audit-events", tags=["audit"], route_class=UnitOfWorkRoute)
+router = DomainRouter(prefix="/audit-events", tags=["audit"])
 
 # Times a trail can hold: anything else (year 1, a naive time) is refused as invalid input.
 AuditTime = Annotated[

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, Response, status
+from fastapi import Depends, Form, Request, Response, status
 
 from app.auth import service
 from app.auth.dependencies import CurrentPrincipal, limit_reset_requests, limit_token_requests
@@ -19,9 +19,10 @@ from app.auth.schemas import (
     TokenRequest,
 )
 from app.core.errors import FieldError, Forbidden, InvalidInput, problem_responses
-from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
+from app.core.routing import DomainRouter
+from app.core.unit_of_work import UnitOfWork, audited_as
 
-router = APIRouter(prefix="/auth", tags=["auth"], route_class=UnitOfWorkRoute)
+router = DomainRouter(prefix="/auth", tags=["auth"])
 
 
 def _origin_allowed(request: Request) -> bool:

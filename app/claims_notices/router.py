@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from starlette.responses import StreamingResponse
 
 from app.accounts.roles import Role
@@ -28,7 +28,8 @@ from app.core.etag import IfMatch, record_response, with_etag
 from app.core.idempotency import IdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
+from app.core.routing import DomainRouter
+from app.core.unit_of_work import UnitOfWork, audited_as
 from app.documents.attachments import (
     DOWNLOAD_RESPONSES,
     UPLOAD_REQUEST_BODY,
@@ -36,7 +37,7 @@ from app.documents.attachments import (
     download_response,
 )
 
-router = APIRouter(prefix="/claims-notices", tags=["claims notices"], route_class=UnitOfWorkRoute)
+router = DomainRouter(prefix="/claims-notices", tags=["claims notices"])
 
 Filer = Annotated[Principal, Depends(require_access("claims:write", service.FILERS))]
 Lister = Annotated[Principal, Depends(require_access("claims:read", service.FILERS))]

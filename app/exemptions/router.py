@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 from starlette.responses import StreamingResponse
 
 from app.accounts.roles import Role
@@ -15,7 +15,8 @@ from app.core.errors import problem_responses
 from app.core.etag import IfMatch, record_response, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
+from app.core.routing import DomainRouter
+from app.core.unit_of_work import UnitOfWork, audited_as
 from app.documents.attachments import (
     DOWNLOAD_RESPONSES,
     UPLOAD_REQUEST_BODY,
@@ -34,7 +35,7 @@ from app.exemptions.schemas import (
     ReviewCreate,
 )
 
-router = APIRouter(prefix="/exemptions", tags=["exemptions"], route_class=UnitOfWorkRoute)
+router = DomainRouter(prefix="/exemptions", tags=["exemptions"])
 
 Filer = Annotated[Principal, Depends(require_access("exemptions:write", service.FILERS))]
 Lister = Annotated[

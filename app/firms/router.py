@@ -3,18 +3,19 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, status
+from fastapi import Depends, status
 
 from app.accounts.roles import STAFF_ROLES, Role
 from app.auth.dependencies import CurrentPrincipal, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
+from app.core.routing import DomainRouter
+from app.core.unit_of_work import UnitOfWork, audited_as
 from app.firms import service
 from app.firms.schemas import FirmCreate, FirmRead
 
-router = APIRouter(prefix="/firms", tags=["firms"], route_class=UnitOfWorkRoute)
+router = DomainRouter(prefix="/firms", tags=["firms"])
 
 AdminOnly = Annotated[Principal, Depends(require_role(Role.admin))]
 Staff = Annotated[Principal, Depends(require_role(*STAFF_ROLES))]

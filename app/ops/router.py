@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from app.core.config import AppEnv
 from app.core.errors import NotAuthenticated, NotFound, ServiceUnavailable, problem_responses
-from app.core.unit_of_work import UnitOfWorkRoute
+from app.core.routing import DomainRouter
 
-router = APIRouter(tags=["operations"], route_class=UnitOfWorkRoute)
+router = DomainRouter(tags=["operations"])
 
 
 class Health(BaseModel):

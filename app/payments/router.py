@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Request, Response, status
+from fastapi import Depends, Header, Request, Response, status
 
 from app.accounts.roles import Role
 from app.auth.dependencies import caller_if_any, require_access, require_role
@@ -14,7 +14,8 @@ from app.core.errors import problem_responses
 from app.core.idempotency import IdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
+from app.core.routing import DomainRouter
+from app.core.unit_of_work import UnitOfWork, audited_as
 from app.payments import accounts, service
 from app.payments.processor import SIGNATURE_HEADER, Processor, SimulatedProcessor
 from app.payments.schemas import (
@@ -31,7 +32,7 @@ from app.payments.schemas import (
 )
 from app.users.acting_for import ACTING_ROLES
 
-router = APIRouter(prefix="/payments", tags=["payments"], route_class=UnitOfWorkRoute)
+router = DomainRouter(prefix="/payments", tags=["payments"])
 
 PAYERS = ACTING_ROLES | {Role.finance}
 READERS = PAYERS | {Role.customer_service}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.accounts.roles import Role
 from app.auth.dependencies import require_access, require_role
@@ -13,7 +13,8 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
+from app.core.routing import DomainRouter
+from app.core.unit_of_work import UnitOfWork, audited_as
 from app.policies import service
 from app.policies.models import RealEstateStatus
 from app.policies.repository import POLICY_READERS
@@ -21,7 +22,7 @@ from app.policies.schemas import ChangeCreate, ChangeRead, PolicyDetail, RealEst
 from app.policies.service import CHANGE_REQUESTERS
 from app.users.acting_for import ACTING_ROLES
 
-router = APIRouter(prefix="/policies", tags=["policies"], route_class=UnitOfWorkRoute)
+router = DomainRouter(prefix="/policies", tags=["policies"])
 
 Reader = Annotated[
     Principal, Depends(require_access("applications:read", ACTING_ROLES | POLICY_READERS))

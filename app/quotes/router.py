@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import Depends, Query, Request, Response, status
 
 from app.accounts.roles import Role
 from app.auth.dependencies import require_access
@@ -14,13 +14,14 @@ from app.core.errors import problem_responses
 from app.core.idempotency import OptionalIdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
+from app.core.routing import DomainRouter
+from app.core.unit_of_work import UnitOfWork, audited_as
 from app.quotes import service
 from app.quotes.repository import QUOTE_READERS
 from app.quotes.schemas import QuoteCreate, QuoteRead, RateTableRead
 from app.users.acting_for import ACTING_ROLES
 
-router = APIRouter(prefix="/quotes", tags=["quotes"], route_class=UnitOfWorkRoute)
+router = DomainRouter(prefix="/quotes", tags=["quotes"])
 
 QuoteWriter = Annotated[Principal, Depends(require_access("quotes:write", ACTING_ROLES))]
 QuoteReader = Annotated[
@@ -98,7 +99,7 @@ async def list_quotes(
     return model_response(page)
 
 
-rate_tables_router = APIRouter(prefix="/rate-tables", tags=["quotes"], route_class=UnitOfWorkRoute)
+rate_tables_router = DomainRouter(prefix="/rate-tables", tags=["quotes"])
 AnyoneSignedIn = Annotated[Principal, Depends(require_access("quotes:read", frozenset(Role)))]
 
 

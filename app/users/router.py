@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import Depends, Query, Response, status
 
 from app.accounts.roles import Role
 from app.auth.dependencies import CurrentPrincipal, require_role
@@ -14,11 +14,12 @@ from app.core.errors import problem_responses
 from app.core.etag import IfMatch, etag_of, set_etag, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import model_response
-from app.core.unit_of_work import UnitOfWork, UnitOfWorkRoute, audited_as
+from app.core.routing import DomainRouter
+from app.core.unit_of_work import UnitOfWork, audited_as
 from app.users import service
 from app.users.schemas import AccessReview, UserCreate, UserCreated, UserRead, UserUpdate
 
-router = APIRouter(prefix="/users", tags=["users"], route_class=UnitOfWorkRoute)
+router = DomainRouter(prefix="/users", tags=["users"])
 
 AdminOnly = Annotated[Principal, Depends(require_role(Role.admin))]
 Reviewer = Annotated[Principal, Depends(require_role(Role.admin, Role.auditor))]

@@ -8,8 +8,9 @@ from pathlib import Path
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from app.core.route_handler import lean_handler
+from app.core.routing import DomainRouter
 from app.core.unit_of_work import AUDIT_ACTION, UnitOfWorkRoute, uses_unit
-from app.main import create_app
+from app.main import ROUTERS, create_app
 from tests.conftest import make_settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -97,3 +98,31 @@ def test_the_audited_reads_are_served_by_the_planned_handler(database_url):
         if lean_handler(route.dependant, route.body_field is not None, None, None) is None
     ]
     assert unplanned == []
+
+
+def test_every_route_lies_under_its_routers_prefix(database_url):
+    """A domain router turns away a path without its prefix before looking at its routes
+    (app/core/routing.py): that holds only while each route's path starts with the prefix and
+    the router is included without a prefix of its own inclusion."""
+    app = create_app(make_settings(database_url))
+    declared = set()
+    for router in ROUTERS:
+        assert isinstance(router, DomainRouter)
+        for route in router.routes:
+            path = getattr(route, "path", "")
+            assert path == router.prefix or path.startswith(router.prefix + "/"), path
+            declared.add(path)
+    served = {
+        c.path for c in iter_route_contexts(app.routes) if isinstance(c.original_route, APIRoute)
+    }
+    assert declared <= served, sorted(declared - served)
+
+
+async def test_a_path_that_only_begins_like_a_prefix_matches_no_domain(client):
+    for path in ("/quotesx", "/quotes-and-more/1", "/usersme", "/payments_x/accounts"):
+        response = await client.get(path)
+        assert response.status_code == 404, path
+        assert response.headers["content-type"].startswith("application/problem+json")
+    # the route under the prefix is found: refused for want of a session, not unknown
+    assert (await client.get("/users/me")).status_code == 401
+    assert (await client.get("/quotes")).status_code == 401
