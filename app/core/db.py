@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,6 +31,8 @@ from app.core.sql import Bound, positional
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "lpl"
+# A pooled connection is replaced after this long (the pool's recycle; the lane's limit too).
+RECYCLE_SECONDS = 1800
 # Execution options: a unit of work that read in autocommit (see Unit.read) is read-only;
 # only its own bookkeeping (the session slide and the audit events) may still write.
 READ_ONLY_UNIT = "lpl_read_only_unit"
@@ -86,17 +89,38 @@ async def fetch_in_autocommit(
 
 
 async def fetch_on_pool(
-    engine: AsyncEngine, query: Bound, *, bookkeeping: bool = False
+    database: Database, query: Bound, *, bookkeeping: bool = False
 ) -> list[dict[str, Any]]:
     """`fetch_in_autocommit` for a unit of work that has no SQLAlchemy session yet: one
-    statement on a connection checked out of the engine's pool for it and returned at once
-    (a statement in autocommit shares nothing with the next one), without building a session
-    and its transaction around it. The unit is read-only from then on (see Unit)."""
+    statement on a pooled connection of the database's lane (`Lane`), without building a session
+    and its transaction around it (a statement in autocommit shares nothing with the next one).
+    The unit is read-only from then on (see Unit)."""
     _refuse_unless_select(query, bookkeeping=bookkeeping)
+    lane = database.lane
+    pooled = lane.take() or await _checkout(database.engine)
+    try:
+        rows = await _fetch(pooled, database.engine.dialect, query)
+    except _Lost as lost:
+        await lane.discard(pooled, lost.error.orig or lost.error, everyone=True)
+        raise lost.error from None
+    except BaseException as exc:
+        if isinstance(exc, Exception):  # the statement failed, its connection is sound
+            await lane.give_back(pooled)
+        else:
+            # Cancelled mid-statement: the connection's state is unknown, so it is closed, not
+            # handed on (as SQLAlchemy does for an exit exception during a statement).
+            await lane.discard(pooled, exc)
+        raise
+    await lane.give_back(pooled)
+    return rows
+
+
+async def _checkout(engine: AsyncEngine) -> Any:
+    """A connection of the engine's pool; a failure raised as SQLAlchemy's Connection does."""
     dialect = engine.dialect
     try:
-        pooled = await engine.raw_connection()
-    except dialect.loaded_dbapi.Error as exc:  # as Connection wraps a failed checkout
+        return await engine.raw_connection()
+    except dialect.loaded_dbapi.Error as exc:
         lost = bool(dialect.is_disconnect(exc, None, None))
         raise DBAPIError.instance(
             None,
@@ -107,19 +131,57 @@ async def fetch_on_pool(
             connection_invalidated=lost,
             dialect=dialect,
         ) from exc
-    try:
-        return await _fetch(pooled, dialect, query)
-    except _Lost as lost:
-        await greenlet_spawn(pooled.invalidate, lost.error.orig)
-        raise lost.error from None
-    except BaseException as exc:
-        if not isinstance(exc, Exception):
-            # Cancelled mid-statement: the connection's state is unknown, so it is closed, not
-            # returned (as SQLAlchemy does for an exit exception during a statement).
-            await greenlet_spawn(pooled.invalidate, exc)
-        raise
-    finally:
+
+
+class Lane:
+    """A few connections of the engine's pool kept checked out between the statements that run
+    in autocommit on the driver's connection (`fetch_on_pool`: an audited read and its
+    bookkeeping), so that such a statement takes one without the pool's checkout and return
+    (SQLAlchemy's connection proxies and its greenlet bridge: a tenth of an audited read's CPU).
+
+    The pool makes, sizes and recycles the connections as for any other use: a connection is
+    kept here at most `recycle` seconds before it goes back to the pool, and a lane holds at most
+    `size` idle connections (the engine's pool is that much larger, so sessions never wait for
+    one parked here). A connection whose statement was cancelled is closed; a lost connection is
+    closed together with every idle one (the server may have gone away for all of them)."""
+
+    def __init__(self, size: int, recycle: float) -> None:
+        self.size = size
+        self.recycle = recycle
+        self._idle: list[tuple[Any, float]] = []
+        self._since: dict[int, float] = {}
+
+    def __len__(self) -> int:
+        return len(self._idle)
+
+    def take(self) -> Any | None:
+        if not self._idle:
+            return None
+        pooled, _ = self._idle.pop()
+        return pooled
+
+    async def give_back(self, pooled: Any) -> None:
+        now = time.monotonic()
+        since = self._since.setdefault(id(pooled), now)
+        if len(self._idle) < self.size and now - since < self.recycle and pooled.is_valid:
+            self._idle.append((pooled, since))
+            return
+        self._since.pop(id(pooled), None)
         await greenlet_spawn(pooled.close)
+
+    async def discard(self, pooled: Any, error: BaseException, *, everyone: bool = False) -> None:
+        self._since.pop(id(pooled), None)
+        await greenlet_spawn(pooled.invalidate, error)
+        await greenlet_spawn(pooled.close)
+        if everyone:
+            await self.close()
+
+    async def close(self) -> None:
+        """Every idle connection back to the pool (it recycles those it no longer trusts)."""
+        idle, self._idle = self._idle, []
+        for pooled, _ in idle:
+            self._since.pop(id(pooled), None)
+            await greenlet_spawn(pooled.close)
 
 
 class _Lost(Exception):
@@ -241,18 +303,21 @@ class Database:
     sessionmaker: async_sessionmaker[AsyncSession]
     # Sessions of a unit of work that read in autocommit (see Unit): autocommit and read-only.
     read_only_sessionmaker: async_sessionmaker[AsyncSession]
+    # Connections kept for statements in autocommit on the driver's connection (fetch_on_pool).
+    lane: Lane
 
     @classmethod
     def connect(cls, url: str, *, pool_size: int = 10, **engine_args: Any) -> Database:
         # No overflow: a connection opened past the pool is closed again on return, and
         # reconnecting under load costs far more than waiting briefly for a pooled one.
+        lane = Lane(size=max(1, pool_size // 2), recycle=RECYCLE_SECONDS)
         engine = create_async_engine(
             url,
-            pool_size=pool_size,
+            pool_size=pool_size + lane.size,
             max_overflow=0,
             pool_timeout=30,
             pool_pre_ping=False,
-            pool_recycle=1800,
+            pool_recycle=RECYCLE_SECONDS,
             # Statements' parameters (password hashes, names, addresses) never reach a log or
             # an error message.
             hide_parameters=True,
@@ -270,6 +335,7 @@ class Database:
             engine,
             async_sessionmaker(engine, expire_on_commit=False, autoflush=False),
             async_sessionmaker(read_only, expire_on_commit=False, autoflush=False),
+            lane,
         )
 
     async def ping(self) -> str | None:
@@ -284,4 +350,5 @@ class Database:
             return revision
 
     async def dispose(self) -> None:
+        await self.lane.close()
         await self.engine.dispose()

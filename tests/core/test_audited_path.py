@@ -110,6 +110,64 @@ async def test_a_read_cancelled_mid_statement_does_not_return_its_connection(app
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert pool.checkedout() == 0
+    assert pool.checkedout() == len(app.state.database.lane)  # none but the lane's idle ones
     again = Unit(None, trail, app.state.settings, database=app.state.database)
     assert [dict(r) for r in await again.read(Bound("SELECT 1 AS v", {}))] == [{"v": 1}]
+
+
+def _unit(app) -> Unit:
+    trail = AuditTrail(audit_key_from(TEST_SECRET), RequestMeta("test", None, None))
+    return Unit(None, trail, app.state.settings, database=app.state.database)
+
+
+async def _backend(app) -> int:
+    rows = await _unit(app).read(Bound("SELECT pg_backend_pid() AS pid", {}))
+    return int(rows[0]["pid"])
+
+
+async def test_reads_in_autocommit_reuse_the_lanes_connection(app):
+    """Statements on the driver's path take a connection kept in the lane, not a new checkout
+    of the pool each time."""
+    database = app.state.database
+    first = await _backend(app)
+    checked_out = database.engine.pool.checkedout()
+    assert [await _backend(app) for _ in range(5)] == [first] * 5
+    assert database.engine.pool.checkedout() == checked_out == len(database.lane) == 1
+
+
+async def test_a_lost_connection_empties_the_lane_and_the_next_read_gets_a_sound_one(app):
+    database = app.state.database
+    lost = await _backend(app)
+    async with database.engine.connect() as admin:
+        await admin.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": lost})
+    with pytest.raises(DBAPIError) as raised:
+        await _backend(app)
+    assert raised.value.connection_invalidated  # answered 503 (app/core/errors.py)
+    assert len(database.lane) == 0
+    again = await _backend(app)
+    assert again != lost
+
+
+async def test_the_lane_gives_a_connection_back_to_the_pool_after_its_time(app):
+    database = app.state.database
+    await _backend(app)
+    assert len(database.lane) == 1
+    database.lane.recycle = 0  # every connection is past its time
+    await _backend(app)
+    assert len(database.lane) == 0
+    assert database.engine.pool.checkedout() == 0
+
+
+async def test_the_lane_holds_at_most_its_size_and_closes_with_the_database(app):
+    import asyncio
+
+    database = app.state.database
+    many = database.lane.size + 3
+    # each statement holds its connection for a moment, so they need `many` at once
+    await asyncio.gather(
+        *(_unit(app).read(Bound("SELECT pg_sleep(0.2) AS slept", {})) for _ in range(many))
+    )
+    assert len(database.lane) == database.lane.size
+    assert database.engine.pool.checkedout() == database.lane.size
+    await database.lane.close()
+    assert database.engine.pool.checkedout() == 0
