@@ -1,10 +1,21 @@
-"""Answering with a model already validated by the service: serialized once, not validated
-again against the route's response_model (which still documents it in OpenAPI)."""
+"""Answering with data the service has already checked: serialized once, not validated again
+against the route's response_model (which still documents it in OpenAPI).
+
+`model_response` answers with a model. `json_response` answers with plain data already in the
+shape of the route's response model: a record read back from our own tables, every value of
+which was validated when it was written. Building a model only to validate it again cost more
+than the read itself (a page of 50 quotes: 20 us a quote against 9). pydantic-core's serializer
+writes each value as the model's serializer would for these types: UUIDs and dates as strings,
+datetimes in UTC with `Z`, Decimals as their digits (money read from a numeric(12,2) column or
+stored as a string keeps its two places), enumerations as their values. Each domain that answers
+this way has a test comparing the two answers byte for byte.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
+from pydantic_core import to_json
 from starlette.responses import Response
 
 
@@ -21,3 +32,12 @@ def model_response(
         headers=headers,
         media_type="application/json",
     )
+
+
+def json_response(content: Any, *, status_code: int = 200) -> Response:
+    return Response(to_json(content), status_code=status_code, media_type="application/json")
+
+
+def page_of(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
+    """A `Page` of answers built as plain data (see `json_response`)."""
+    return {"items": items, "next_cursor": next_cursor}

@@ -13,7 +13,7 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import OptionalIdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.core.responses import model_response
+from app.core.responses import json_response, model_response
 from app.core.routing import DomainRouter
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.quotes import service
@@ -69,7 +69,7 @@ async def create_quote(
     responses=problem_responses(401, 403, 404),
 )
 async def get_quote(unit: UnitOfWork, principal: QuoteReader, quote_id: UUID) -> Response:
-    return model_response(await service.read_quote(unit, principal, quote_id))
+    return json_response(await service.read_quote(unit, principal, quote_id))
 
 
 @router.get(
@@ -96,7 +96,7 @@ async def list_quotes(
         cursor=cursor,
         limit=limit,
     )
-    return model_response(page)
+    return json_response(page)
 
 
 rate_tables_router = DomainRouter(prefix="/rate-tables", tags=["quotes"])

@@ -12,7 +12,7 @@ from uuid import UUID
 from app.auth.principal import Principal
 from app.core.audited import conditions, read_page, read_record
 from app.core.errors import FieldError, InvalidInput
-from app.core.pagination import Page
+from app.core.responses import page_of
 from app.core.unit_of_work import Unit
 from app.quotes import repository as repo
 from app.quotes.publishing import RateTableSummary, rate_tables, refresh_published
@@ -44,6 +44,30 @@ def _json_value(value: Any) -> Any:
 
 def _money(value: Any) -> str:
     return f"{value:.2f}"
+
+
+def quote_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """A stored quote as `QuoteRead` shows it, from its row (`QUOTES`), without validating again
+    what was validated when it was priced (see app/core/responses.py): the same fields in the
+    same order, money kept as stored (numeric(12,2) columns, strings in the documents)."""
+    inputs = row["inputs"]
+    return {
+        "id": row["id"],
+        "lawyer_id": row["owner_id"],
+        **{name: inputs[name] for name in INPUT_FIELDS},
+        "lines": [
+            {"code": line["code"], "description": line["description"], "amount": line["amount"]}
+            for line in row["lines"]
+        ],
+        "premium": row["premium"],
+        "tax": row["tax"],
+        "total": row["total"],
+        "instalments": [
+            {"due_date": due["due_date"], "amount": due["amount"]} for due in row["instalments"]
+        ],
+        "rate_table_version": row["rate_table_version"],
+        "created_at": row["created_at"],
+    }
 
 
 def to_read(row: Mapping[Any, Any]) -> QuoteRead:
@@ -131,11 +155,12 @@ async def price_and_store(
     return to_read(values)
 
 
-async def read_quote(unit: Unit, principal: Principal, quote_id: UUID) -> QuoteRead:
+async def read_quote(unit: Unit, principal: Principal, quote_id: UUID) -> dict[str, Any]:
+    """The quote as `QuoteRead` shows it (`quote_answer`)."""
     row = await read_record(
         unit, repo.QUOTES, quote_id, repo.visible_to(principal), action="quote.read"
     )
-    return to_read(row)
+    return quote_answer(row)
 
 
 async def list_quotes(
@@ -146,7 +171,8 @@ async def list_quotes(
     program_year: int | None = None,
     cursor: str | None,
     limit: int,
-) -> Page[QuoteRead]:
+) -> dict[str, Any]:
+    """A page of quotes as `Page[QuoteRead]` shows it (`quote_answer`)."""
     rows, next_cursor = await read_page(
         unit,
         repo.QUOTES,
@@ -160,7 +186,7 @@ async def list_quotes(
         ),
         filters={"lawyer_id": lawyer_id, "program_year": program_year},
     )
-    return Page(items=[to_read(r) for r in rows], next_cursor=next_cursor)
+    return page_of([quote_answer(r) for r in rows], next_cursor)
 
 
 async def list_rate_tables(unit: Unit) -> list[RateTableSummary]:

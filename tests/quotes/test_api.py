@@ -195,3 +195,41 @@ async def test_an_optional_idempotency_key_makes_a_retry_safe(app, client):
     without = await client.post("/quotes", json=WORKED_EXAMPLE, headers=me)
     assert without.status_code == 201 and without.json()["id"] != first.json()["id"]
     assert len((await client.get("/quotes", headers=me)).json()["items"]) == 2
+
+
+async def test_a_quote_read_back_is_byte_for_byte_the_answer_it_was_priced_with(app, client):
+    """Reads answer the stored row without building a QuoteRead (app/core/responses.py): for
+    quotes of every option they must be exactly the bytes of the validated model POST answered,
+    by id and in the list alike."""
+    from itertools import cycle
+
+    from app.quotes.rules import Deductible, InnocentPartySublimit, PaymentPlan
+
+    _, token = await user_token(app, client)
+    plans, sublimits = cycle(PaymentPlan), cycle(InnocentPartySublimit)
+    created = []
+    for n, deductible in enumerate(Deductible):
+        body = {
+            "program_year": 2025,
+            "effective_date": f"2025-{1 + n % 12:02d}-{1 + (7 * n) % 28:02d}",
+            "years_in_practice": n % 6,
+            "deductible": deductible.value,
+            "restricted_practice": n % 4 == 1,
+            "part_time": n % 4 == 2,
+            "real_estate": n % 2 == 0,
+            "innocent_party_sublimit": next(sublimits).value,
+            "risk_management_programs": n % 4,
+            "indian_status_certificate": n % 5 == 3,
+            "payment_plan": next(plans).value,
+        }
+        response = await client.post("/quotes", json=body, headers=bearer(token))
+        assert response.status_code == 201, response.text
+        created.append(response.content)
+        read = await client.get(response.headers["location"], headers=bearer(token))
+        assert read.content == response.content
+    listed = await client.get("/quotes?limit=50", headers=bearer(token))
+    items = listed.json()["items"]
+    assert len(items) == len(created) == len(Deductible)
+    assert listed.content == (
+        b'{"items":[' + b",".join(reversed(created)) + b'],"next_cursor":null}'
+    )
