@@ -25,7 +25,7 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.etag import IfMatch, etag_of, set_etag, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
-from app.core.responses import model_response
+from app.core.responses import json_response
 from app.core.routing import DomainRouter
 from app.core.unit_of_work import UnitOfWork, audited_as
 
@@ -97,7 +97,7 @@ async def list_applications(
     page = await service.list_applications(
         unit, principal, filters=filters, cursor=cursor, limit=limit
     )
-    return model_response(page)
+    return json_response(page)
 
 
 @router.get(
@@ -110,7 +110,7 @@ async def list_applications(
 )
 async def get_application(unit: UnitOfWork, principal: Reader, application_id: UUID) -> Response:
     application = await service.read_application(unit, principal, application_id)
-    return model_response(application, headers={"ETag": etag_of(application.version)})
+    return json_response(application, headers={"ETag": etag_of(application["version"])})
 
 
 @router.patch(

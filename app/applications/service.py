@@ -49,7 +49,7 @@ from app.core.audited import (
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
-from app.core.pagination import Page
+from app.core.responses import page_of
 from app.core.unit_of_work import Unit
 from app.exemptions.status import exemption_in_force
 from app.firms.directory import lock_firm
@@ -61,12 +61,13 @@ from app.policies.issuance import (
 )
 from app.quotes.pricing import (
     price_and_store,
+    quote_answer_of_document,
     quote_from_document,
     stored_quote,
 )
 from app.quotes.rules import QuoteInput, Violation
 from app.users.acting_for import ACTING_ROLES, lawyer_acted_for
-from app.users.whose import lawyer_of
+from app.users.whose import lawyer_answer, lawyer_of
 
 APPLICANTS = ACTING_ROLES
 EDITABLE = frozenset({ApplicationStatus.draft, ApplicationStatus.information_requested})
@@ -169,9 +170,36 @@ async def _load(
     return app
 
 
+def application_answer(app: Mapping[Any, Any]) -> dict[str, Any]:
+    """`to_application_read` as plain data (app/core/responses.py), for reads: the row's own
+    columns and its quote as stored; the form and the policy still validated (a form stored by
+    an earlier version takes the fields added since with their defaults)."""
+    quote, policy = app["quote_document__"], app["policy_document__"]
+    return {
+        "id": app["id"],
+        "lawyer_id": app["owner_id"],
+        "lawyer": lawyer_answer(app, "owner_id"),
+        "firm_id": app["firm_id"],
+        "program_year": app["program_year"],
+        "status": app["status"],
+        "form": ApplicationForm.model_validate(app["form"]),
+        "quote": quote_answer_of_document(quote) if quote else None,
+        "policy": PolicyRead.model_validate(issued_policy_from_document(policy))
+        if policy
+        else None,
+        "submitted_at": app["submitted_at"],
+        "decided_at": app["decided_at"],
+        "decision_note": app["decision_note"],
+        "tax_certificate_on_file": app["tax_certificate_confirmed_at"] is not None,
+        "created_at": app["created_at"],
+        "updated_at": app["updated_at"],
+        "version": app["version"],
+    }
+
+
 async def read_application(
     unit: Unit, principal: Principal, application_id: UUID
-) -> ApplicationRead:
+) -> dict[str, Any]:
     row = await read_record(
         unit,
         repo.APPLICATIONS,
@@ -179,7 +207,7 @@ async def read_application(
         repo.visible_to(principal),
         action="application.read",
     )
-    return to_application_read(row)
+    return application_answer(row)
 
 
 async def list_applications(
@@ -189,7 +217,7 @@ async def list_applications(
     filters: Mapping[str, Any],
     cursor: str | None,
     limit: int,
-) -> Page[ApplicationRead]:
+) -> dict[str, Any]:
     rows, next_cursor = await read_page(
         unit,
         repo.APPLICATIONS,
@@ -214,7 +242,7 @@ async def list_applications(
         ),
         filters=filters,
     )
-    return Page(items=[to_application_read(r) for r in rows], next_cursor=next_cursor)
+    return page_of([application_answer(r) for r in rows], next_cursor)
 
 
 def _merge(form: dict[str, Any], changes: dict[str, dict[str, Any]]) -> ApplicationForm:

@@ -13,8 +13,10 @@ this way has a test comparing the two answers byte for byte.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
+from pydantic import BaseModel
 from pydantic_core import to_json
 from starlette.responses import Response
 
@@ -34,10 +36,20 @@ def model_response(
     )
 
 
-def json_response(content: Any, *, status_code: int = 200) -> Response:
-    return Response(to_json(content), status_code=status_code, media_type="application/json")
+def json_response(
+    content: Any, *, status_code: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(
+        to_json(content), status_code=status_code, headers=headers, media_type="application/json"
+    )
 
 
 def page_of(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     """A `Page` of answers built as plain data (see `json_response`)."""
     return {"items": items, "next_cursor": next_cursor}
+
+
+def fields_of(model: type[BaseModel], row: Mapping[str, Any], **values: Any) -> dict[str, Any]:
+    """An answer as `model` shows it, as plain data (see `json_response`): its fields in its
+    order, each from `values` when given there, else from the row's column of the same name."""
+    return {name: values[name] if name in values else row[name] for name in model.model_fields}

@@ -12,7 +12,7 @@ from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
-from app.core.responses import model_response
+from app.core.responses import json_response
 from app.core.routing import DomainRouter
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.policies import service
@@ -59,7 +59,7 @@ async def list_policies(
         "updated_since": updated_since,
     }
     page = await service.list_policies(unit, principal, filters=filters, cursor=cursor, limit=limit)
-    return model_response(page)
+    return json_response(page)
 
 
 @router.get(
@@ -71,7 +71,7 @@ async def list_policies(
     responses=problem_responses(401, 403, 404),
 )
 async def get_policy(unit: UnitOfWork, principal: Reader, policy_id: UUID) -> Response:
-    return model_response(await service.read_policy(unit, principal, policy_id))
+    return json_response(await service.read_policy(unit, principal, policy_id))
 
 
 @router.get(

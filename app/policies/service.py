@@ -20,7 +20,7 @@ from app.core.audited import (
 )
 from app.core.clock import today
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from app.core.pagination import Page
+from app.core.responses import fields_of, page_of
 from app.core.unit_of_work import Unit
 from app.policies import repository as repo
 from app.policies import rules
@@ -39,7 +39,7 @@ from app.quotes.rules import (
     QuoteInput,
     compute_quote,
 )
-from app.users.whose import lawyer_of
+from app.users.whose import lawyer_answer, lawyer_of
 
 CHANGE_REQUESTERS = frozenset(
     {Role.lawyer, Role.firm_admin, Role.integration, Role.customer_service, Role.underwriter}
@@ -63,16 +63,21 @@ def to_read(row: Mapping[Any, Any]) -> PolicyDetail:
     return PolicyDetail.model_validate({**row, "lawyer": lawyer_of(row, "lawyer_id")})
 
 
-async def read_policy(unit: Unit, principal: Principal, policy_id: UUID) -> PolicyDetail:
+def policy_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """`to_read` as plain data, for reads (app/core/responses.py)."""
+    return fields_of(PolicyDetail, row, lawyer=lawyer_answer(row, "lawyer_id"))
+
+
+async def read_policy(unit: Unit, principal: Principal, policy_id: UUID) -> dict[str, Any]:
     row = await read_record(
         unit, repo.POLICIES, policy_id, repo.visible_to(principal), action="policy.read"
     )
-    return to_read(row)
+    return policy_answer(row)
 
 
 async def list_policies(
     unit: Unit, principal: Principal, *, filters: Mapping[str, Any], cursor: str | None, limit: int
-) -> Page[PolicyDetail]:
+) -> dict[str, Any]:
     rows, next_cursor = await read_page(
         unit,
         repo.POLICIES,
@@ -92,7 +97,7 @@ async def list_policies(
         ),
         filters=filters,
     )
-    return Page(items=[to_read(row) for row in rows], next_cursor=next_cursor)
+    return page_of([policy_answer(row) for row in rows], next_cursor)
 
 
 async def list_changes(unit: Unit, principal: Principal, policy_id: UUID) -> list[ChangeRead]:

@@ -5,7 +5,7 @@ from the inputs that priced them."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -15,11 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.quotes import repository as repo
 from app.quotes.rules import Deductible, InnocentPartySublimit, PaymentPlan, QuoteInput
 from app.quotes.schemas import QuoteRead
-from app.quotes.service import price_and_store, to_read
+from app.quotes.service import price_and_store, quote_answer, to_read
 
 __all__ = [
     "StoredQuote",
     "price_and_store",
+    "quote_answer_of_document",
     "quote_document_sql",
     "quote_from_document",
     "stored_quote",
@@ -42,6 +43,12 @@ def quote_document_sql(quote_id: str) -> str:
 
 def quote_from_document(document: dict[str, Any]) -> QuoteRead:
     return to_read(document)
+
+
+def quote_answer_of_document(document: dict[str, Any]) -> dict[str, Any]:
+    """The quote of a `quote_document_sql` document as `QuoteRead` shows it, as plain data for
+    an answer built from its row (app/core/responses.py); its time, a string in JSON, read back."""
+    return quote_answer({**document, "created_at": datetime.fromisoformat(document["created_at"])})
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from app.core.audited import (
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
-from app.core.pagination import Page, TimeKeyset
+from app.core.pagination import TimeKeyset
+from app.core.responses import fields_of, page_of
 from app.core.security import hash_password, new_secret
 from app.core.sql import Bound
 from app.core.unit_of_work import Unit
@@ -183,16 +184,28 @@ async def _load(unit: Unit, user_id: UUID, *, for_update: bool = False) -> AppUs
     return user
 
 
-async def read_user(unit: Unit, user_id: UUID) -> UserRead:
+def user_answer(row: Mapping[str, Any]) -> dict[str, Any]:
+    """`to_read` of a row read by the audited path, as plain data (app/core/responses.py)."""
+    locked_until = row["locked_until"]
+    return fields_of(
+        UserRead,
+        row,
+        scopes=list(row["scopes"] or []),
+        disabled=row["disabled_at"] is not None,
+        locked=locked_until is not None and locked_until > row["now__"],
+    )
+
+
+async def read_user(unit: Unit, user_id: UUID) -> dict[str, Any]:
     """Any account, for an admin (the route admits no one else)."""
     row = await read_record(unit, USERS, user_id, ALL, action="user.read")
-    return to_read(row, row["now__"])
+    return user_answer(row)
 
 
-async def read_me(unit: Unit, principal: Principal) -> UserRead:
+async def read_me(unit: Unit, principal: Principal) -> dict[str, Any]:
     own = Bound("r.id = :me", {"me": principal.user_id})
     row = await read_record(unit, USERS, principal.user_id, own, action="user.read")
-    return to_read(row, row["now__"])
+    return user_answer(row)
 
 
 async def list_users(
@@ -206,7 +219,7 @@ async def list_users(
     updated_since: datetime | None = None,
     cursor: str | None,
     limit: int,
-) -> Page[UserRead]:
+) -> dict[str, Any]:
     rows, next_cursor = await read_page(
         unit,
         USERS,
@@ -231,7 +244,7 @@ async def list_users(
             "updated_since": updated_since,
         },
     )
-    return Page(items=[to_read(r, r["now__"]) for r in rows], next_cursor=next_cursor)
+    return page_of([user_answer(r) for r in rows], next_cursor)
 
 
 async def update_user(

@@ -34,3 +34,12 @@ def lawyer_of(row: Mapping[Any, Any], owner: str) -> LawyerSummary:
     return LawyerSummary(
         id=row[owner], name=row["lawyer_name__"], law_society_number=row["lawyer_number__"]
     )
+
+
+def lawyer_answer(row: Mapping[Any, Any], owner: str) -> dict[str, Any]:
+    """`lawyer_of` as plain data, for an answer built from its row (app/core/responses.py)."""
+    return {
+        "id": row[owner],
+        "name": row["lawyer_name__"],
+        "law_society_number": row["lawyer_number__"],
+    }

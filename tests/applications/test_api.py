@@ -293,3 +293,50 @@ async def test_firm_admin_prepares_for_a_lawyer_who_stays_the_owner(app, client)
         ).status_code == status, role
     listed = await client.get("/applications", headers=bearer(admin))
     assert [a["id"] for a in listed.json()["items"]] == [draft["id"]]
+
+
+async def test_an_application_read_back_is_byte_for_byte_what_its_last_change_answered(app, client):
+    """Reads answer the stored row with its quote as stored (app/core/responses.py), changes
+    the validated model: at each stage, a draft, completed, submitted with its quote, approved
+    with its policy, the read by id and the list answer exactly the bytes the change answered."""
+    _, token = await user_token(app, client)
+    me = bearer(token)
+    _, underwriter = await user_token(app, client, role="underwriter")
+    full = form_json(
+        a={"years_in_practice": 3, "billing_code": "AV9", "hours_last_fiscal_year": 900},
+        c={"effective_date": "2025-02-10", "real_estate": True},
+        e={"payment_plan": "lump_sum"},
+    )
+
+    async def read_back(answer):
+        assert answer.status_code in (200, 201), answer.text
+        read = await client.get(answer.headers.get("location", url), headers=me)
+        assert read.content == answer.content
+        listed = await client.get("/applications?limit=50", headers=me)
+        assert listed.content == b'{"items":[' + answer.content + b'],"next_cursor":null}'
+        return answer
+
+    url = ""
+    draft = await read_back(
+        await client.post(
+            "/applications",
+            json={"program_year": 2025, "form": {"a": {"name": "Ada Lawyer"}}},
+            headers=me,
+        )
+    )
+    url = draft.headers["location"]
+    await read_back(
+        await client.patch(
+            url, json={"form": full}, headers={**me, "If-Match": draft.headers["etag"]}
+        )
+    )
+    await read_back(await client.post(f"{url}/submit", headers=me))
+    approved = await read_back(
+        await client.post(
+            f"{url}/decision",
+            json={"decision": "approve", "note": "ok"},
+            headers=bearer(underwriter),
+        )
+    )
+    final = approved.json()
+    assert final["policy"] and final["quote"]["lines"] and final["form"]["a"]["name"]

@@ -173,3 +173,29 @@ async def test_lawyers_cannot_backdate_receipt_and_others_see_nothing(app, clien
     assert (await client.get(f"/policies/{policy_id}", headers=bearer(finance))).status_code == 200
     mine = (await client.get("/policies", headers=me)).json()
     assert [p["id"] for p in mine["items"]] == [policy_id]
+
+
+async def test_a_policy_read_back_is_byte_for_byte_what_its_last_change_answered(app, client):
+    """Reads answer the stored row (app/core/responses.py), changes the validated model."""
+    policy_id, me, underwriter = await _policy(app, client)
+    staff = await _staff(app, client)
+    added = await client.post(
+        f"/policies/{policy_id}/changes",
+        json={
+            "kind": "add_real_estate",
+            "requested_date": "2025-06-01",
+            "received_on": "2025-06-20",
+        },
+        headers=staff,
+    )
+    assert added.status_code == 201, added.text
+    reviewed = await client.post(
+        f"/policies/{policy_id}/real-estate-review",
+        json={"outcome": "cleared"},
+        headers=underwriter,
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    read = await client.get(f"/policies/{policy_id}", headers=me)
+    assert read.content == reviewed.content
+    listed = await client.get("/policies?limit=50", headers=me)
+    assert listed.content == b'{"items":[' + reviewed.content + b'],"next_cursor":null}'

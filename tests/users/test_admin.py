@@ -611,3 +611,36 @@ async def test_every_role_reads_its_own_account(app, client):
         assert "password_hash" not in me.json()
         [event] = await audit_events(app, action="user.read", actor_id=user["id"])
         assert event["resource_id"] == str(user["id"]) and event["actor_role"] == role
+
+
+async def test_an_account_read_back_is_byte_for_byte_what_its_last_change_answered(app, client):
+    """Reads answer the stored row (app/core/responses.py), changes the validated model: the
+    admin's read, the list and the lawyer's own /users/me answer exactly the change's bytes,
+    scopes and a lock included."""
+    _, admin = await _admin(app, client)
+    user = await make_user(app)
+    url = f"/users/{user['id']}"
+    read = await client.get(url, headers=admin)
+    changed = await client.patch(
+        url,
+        json={"full_name": "Zoë O'Brien-Łukasz", "email": "zoe@firm.example"},
+        headers={**admin, "If-Match": read.headers["etag"]},
+    )
+    assert changed.status_code == 200, changed.text
+    again = (await client.get(url, headers=admin)).content
+    assert again == changed.content, (again, changed.content)
+    listed = (await client.get("/users?limit=200", headers=admin)).content
+    assert changed.content in listed
+    own = await login(client, user["username"], user["password"])  # moves last_login_at
+    me = (await client.get("/users/me", headers=bearer(own))).content
+    assert me == (await client.get(url, headers=admin)).content != changed.content
+    async with app.state.database.engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE app_user SET locked_until = now() + interval '1 hour' WHERE id = :id"),
+            {"id": user["id"]},
+        )
+    locked = await client.get(url, headers=admin)
+    assert locked.json()["locked"] is True
+    unlocked = await client.post(f"{url}/unlock", headers=admin)
+    assert unlocked.status_code == 200, unlocked.text
+    assert (await client.get(url, headers=admin)).content == unlocked.content
