@@ -4,20 +4,24 @@ against the route's response_model (which still documents it in OpenAPI).
 `model_response` answers with a model. `json_response` answers with plain data already in the
 shape of the route's response model: a record read back from our own tables, every value of
 which was validated when it was written. Building a model only to validate it again cost more
-than the read itself (a page of 50 quotes: 20 us a quote against 9). pydantic-core's serializer
-writes each value as the model's serializer would for these types: UUIDs and dates as strings,
-datetimes in UTC with `Z`, Decimals as their digits (money read from a numeric(12,2) column or
-stored as a string keeps its two places), enumerations as their values. Each domain that answers
-this way has a test comparing the two answers byte for byte.
+than the read itself (a page of 50 quotes: 20 us a quote against 9). orjson writes each value as
+the model's serializer would for these types: UUIDs (the driver's own included) and dates as
+strings, datetimes in UTC with `Z`, Decimals as their digits (money read from a numeric(12,2)
+column or stored as a string keeps its two places), enumerations as their values, and a model
+inside the data by its own serializer. It is the fastest of the serializers measured on a page
+of 50 policies: 1.7 us a policy, pydantic-core's inferring `to_json` 8.3, the validated model 9.4.
+Each domain that answers this way has a test comparing the two answers byte for byte.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, Protocol
+from uuid import UUID
 
+import orjson
 from pydantic import BaseModel
-from pydantic_core import to_json
 from starlette.responses import Response
 
 
@@ -34,6 +38,21 @@ def model_response(
         headers=headers,
         media_type="application/json",
     )
+
+
+def _as_json(value: Any) -> Any:
+    """What orjson does not write by itself: a Decimal and the driver's UUID (a subclass) as
+    their text, a model by its own serializer."""
+    if isinstance(value, Decimal | UUID):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return orjson.Fragment(value.model_dump_json())
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def to_json(content: Any) -> bytes:
+    """`content` as the JSON its response model's serializer would write (see the module)."""
+    return orjson.dumps(content, default=_as_json, option=orjson.OPT_UTC_Z)
 
 
 def json_response(

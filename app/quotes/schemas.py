@@ -40,15 +40,17 @@ class QuoteCreate(BaseModel):
     )
 
 
+# A line's and an instalment's fields in the order PostgreSQL keeps a jsonb object's keys
+# (shorter first), so that a stored quote is answered as stored (quotes/service.quote_answer).
 class QuoteLineRead(BaseModel):
     code: str
-    description: str
     amount: MoneyOut
+    description: str
 
 
 class InstalmentRead(BaseModel):
-    due_date: date
     amount: MoneyOut
+    due_date: date
 
 
 class QuoteRead(BaseModel):

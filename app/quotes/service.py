@@ -49,22 +49,18 @@ def _money(value: Any) -> str:
 def quote_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     """A stored quote as `QuoteRead` shows it, from its row (`QUOTES`), without validating again
     what was validated when it was priced (see app/core/responses.py): the same fields in the
-    same order, money kept as stored (numeric(12,2) columns, strings in the documents)."""
+    same order, money kept as stored (numeric(12,2) columns, strings in the documents), the
+    lines and instalments as stored (their fields in jsonb's order, see schemas.py)."""
     inputs = row["inputs"]
     return {
         "id": row["id"],
         "lawyer_id": row["owner_id"],
         **{name: inputs[name] for name in INPUT_FIELDS},
-        "lines": [
-            {"code": line["code"], "description": line["description"], "amount": line["amount"]}
-            for line in row["lines"]
-        ],
+        "lines": row["lines"],
         "premium": row["premium"],
         "tax": row["tax"],
         "total": row["total"],
-        "instalments": [
-            {"due_date": due["due_date"], "amount": due["amount"]} for due in row["instalments"]
-        ],
+        "instalments": row["instalments"],
         "rate_table_version": row["rate_table_version"],
         "created_at": row["created_at"],
     }

@@ -175,3 +175,59 @@ async def test_the_lane_holds_at_most_its_size_and_closes_with_the_database(app)
     assert database.engine.pool.checkedout() == database.lane.size
     await database.lane.close()
     assert database.engine.pool.checkedout() == 0
+
+
+def test_json_read_from_the_database_parses_as_the_standard_library_does():
+    import json
+
+    from app.core.db import parse_json
+
+    for text_ in (
+        '{"a": [1, 2.5, -0.0, "é\\u00e9", null, true], "b": {"": {}}}',
+        '"1755.00"',
+        "[]",
+        '{"n": 9223372036854775807}',
+    ):
+        assert parse_json(text_) == json.loads(text_)
+    assert parse_json('{"n": 123456789012345678901234567890}')["n"] > 2**64  # not refused
+
+
+def test_an_answer_built_as_data_is_written_as_its_model_writes_it():
+    """`json_response`'s serializer against the model's, on the value types the answers carry."""
+    import datetime as dt
+    import uuid
+    from decimal import Decimal
+
+    from pydantic import BaseModel
+
+    from app.core.responses import to_json
+    from app.quotes.rules import Deductible
+    from app.quotes.schemas import MoneyOut
+
+    class Inner(BaseModel):
+        amount: MoneyOut
+
+    class Answer(BaseModel):
+        id: uuid.UUID
+        on: dt.date
+        at: dt.datetime
+        exact: dt.datetime
+        money: MoneyOut
+        kind: Deductible
+        inner: Inner
+        items: list[Inner]
+        nothing: str | None
+
+    values = {
+        "id": uuid.uuid4(),
+        "on": dt.date(2025, 2, 28),
+        "at": dt.datetime(2026, 11, 25, 20, 1, 2, 345678, tzinfo=dt.UTC),
+        "exact": dt.datetime(2026, 11, 25, 20, 1, 2, tzinfo=dt.UTC),
+        "money": Decimal("1755.00"),
+        "kind": Deductible("5000_combined"),
+        "inner": Inner(amount=Decimal("-0.50")),
+        "items": [{"amount": "12.30"}],
+        "nothing": None,
+    }
+    data = {**values, "kind": "5000_combined", "items": [{"amount": "12.30"}]}
+    assert to_json(data).decode() == Answer.model_validate(values).model_dump_json()
