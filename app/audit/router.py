@@ -15,7 +15,7 @@ from app.auth.dependencies import require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page
-from app.core.responses import model_response
+from app.core.responses import json_response
 from app.core.routing import DomainRouter
 from app.core.unit_of_work import UnitOfWork, audited_as
 
@@ -78,4 +78,4 @@ async def list_audit_events(
         since=since,
         until=until,
     )
-    return model_response(await service.list_events(unit, f, cursor=cursor, limit=limit))
+    return json_response(await service.list_events(unit, f, cursor=cursor, limit=limit))

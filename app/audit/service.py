@@ -11,7 +11,8 @@ from app.audit import repository as repo
 from app.audit.schemas import AuditEventRead
 from app.core.audit_chain import GENESIS, event_mac, fold_chain
 from app.core.audited import ALL, Source, read_page
-from app.core.pagination import Page, SeqKeyset
+from app.core.pagination import SeqKeyset
+from app.core.responses import fields_of, page_of
 from app.core.unit_of_work import Unit
 
 EVENTS = Source("audit_event", "audit_event AS r", subject=None, keyset=SeqKeyset())
@@ -19,7 +20,9 @@ EVENTS = Source("audit_event", "audit_event AS r", subject=None, keyset=SeqKeyse
 
 async def list_events(
     unit: Unit, f: repo.EventFilter, *, cursor: str | None, limit: int
-) -> Page[AuditEventRead]:
+) -> dict[str, Any]:
+    """A page of the trail as `Page[AuditEventRead]` shows it, each event as stored
+    (app/core/responses.py)."""
     rows, next_cursor = await read_page(
         unit,
         EVENTS,
@@ -30,10 +33,7 @@ async def list_events(
         where=repo.event_filter(f),
         filters=f.__dict__,
     )
-    return Page(
-        items=[AuditEventRead.model_validate(dict(row)) for row in rows],
-        next_cursor=next_cursor,
-    )
+    return page_of([fields_of(AuditEventRead, row) for row in rows], next_cursor)
 
 
 @dataclass(frozen=True)

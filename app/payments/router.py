@@ -13,7 +13,7 @@ from app.auth.principal import Principal
 from app.core.errors import problem_responses
 from app.core.idempotency import IdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
-from app.core.responses import model_response
+from app.core.responses import json_response, model_response
 from app.core.routing import DomainRouter
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.payments import accounts, service
@@ -95,7 +95,7 @@ async def list_payment_authorizations(
         cursor=cursor,
         limit=limit,
     )
-    return model_response(page)
+    return json_response(page)
 
 
 @router.get(
@@ -109,7 +109,7 @@ async def list_payment_authorizations(
 async def get_payment_authorization(
     unit: UnitOfWork, principal: Reader, authorization_id: UUID
 ) -> Response:
-    return model_response(await service.read_authorization(unit, principal, authorization_id))
+    return json_response(await service.read_authorization(unit, principal, authorization_id))
 
 
 @router.get(

@@ -24,7 +24,7 @@ from app.auth.principal import Principal
 from app.core.audited import UPDATED_SINCE, conditions, read_page, read_record, reread
 from app.core.clock import today
 from app.core.errors import AppError, FieldError, InvalidInput, NotFound
-from app.core.pagination import Page
+from app.core.responses import fields_of, page_of
 from app.core.unit_of_work import Unit
 from app.payments import account_crypto, accounts
 from app.payments import repository as repo
@@ -64,7 +64,7 @@ from app.payments.schemas import (
 from app.policies.cover import policy_billing
 from app.quotes.pricing import stored_quote
 from app.quotes.rules import Violation
-from app.users.whose import lawyer_of
+from app.users.whose import lawyer_answer, lawyer_of
 
 ZERO = Decimal("0.00")
 AUTHORIZATION = "payment_authorization"
@@ -123,6 +123,19 @@ def applies_from_note(applies_from: date | None, *, notice_days: int) -> str:
         f"It applies from the instalment due {applies_from.isoformat()}, the first at least"
         f" {notice_days} days after it was received; earlier payments use the details already"
         " on file."
+    )
+
+
+def authorization_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """`authorization_read` as plain data, for reads (app/core/responses.py)."""
+    notice = APPLICATION_FORM_NOTICE_DAYS if row.get("notice_days") == 30 else NOTICE_DAYS
+    return fields_of(
+        AuthorizationRead,
+        row,
+        lawyer=lawyer_answer(row, "lawyer_id"),
+        account_number=account_crypto.MASK + row["account_last4"] if row["account_last4"] else None,
+        card_on_file=row["card_token"] is not None,
+        applies_from_note=applies_from_note(row["applies_from"], notice_days=notice),
     )
 
 
@@ -276,7 +289,7 @@ async def create_authorization(
 
 async def read_authorization(
     unit: Unit, principal: Principal, authorization_id: UUID
-) -> AuthorizationRead:
+) -> dict[str, Any]:
     row = await read_record(
         unit,
         repo.AUTHORIZATIONS,
@@ -284,7 +297,7 @@ async def read_authorization(
         repo.visible_to(principal),
         action="payment_authorization.read",
     )
-    return authorization_read(row)
+    return authorization_answer(row)
 
 
 async def list_authorizations(
@@ -295,7 +308,7 @@ async def list_authorizations(
     updated_since: datetime | None = None,
     cursor: str | None,
     limit: int,
-) -> Page[AuthorizationRead]:
+) -> dict[str, Any]:
     rows, next_cursor = await read_page(
         unit,
         repo.AUTHORIZATIONS,
@@ -309,7 +322,7 @@ async def list_authorizations(
         ),
         filters={"policy_id": policy_id, "updated_since": updated_since},
     )
-    return Page(items=[authorization_read(r) for r in rows], next_cursor=next_cursor)
+    return page_of([authorization_answer(r) for r in rows], next_cursor)
 
 
 def authorization_in_use(

@@ -127,3 +127,31 @@ async def test_need_to_know_follows_the_lawyer_to_another_firm(app, client):
         headers={**bearer(admin_a), "If-Match": draft.headers["etag"]},
     )
     assert edit.status_code == 404
+
+
+async def test_the_trail_is_answered_byte_for_byte_as_its_model_writes_it(app, client):
+    """The list answers the stored rows (app/core/responses.py): exactly the bytes the
+    validated model would give, for reads, lists with their ids, changes and a refusal."""
+    from app.audit.schemas import AuditEventRead
+
+    firm = await make_firm(app)
+    _, token = await user_token(app, client, firm_id=firm)
+    quote_id = (await client.post("/quotes", json=QUOTE, headers=bearer(token))).json()["id"]
+    await client.get(f"/quotes/{quote_id}", headers=bearer(token))
+    await client.get("/quotes?program_year=2025", headers=bearer(token))
+    await client.get(f"/quotes/{uuid.uuid4()}", headers=bearer(token))  # refused: 404
+    _, auditor = await user_token(app, client, role="auditor")
+    answer = await client.get("/audit-events?limit=50", headers=bearer(auditor))
+    assert answer.status_code == 200, answer.text
+    page = answer.json()
+    assert len(page["items"]) >= 6
+    async with app.state.database.engine.connect() as conn:
+        rows = {
+            str(row["id"]): row
+            for row in (await conn.execute(text("SELECT * FROM audit_event"))).mappings()
+        }
+    expected = [
+        AuditEventRead.model_validate(dict(rows[item["id"]])).model_dump_json().encode()
+        for item in page["items"]
+    ]
+    assert answer.content == (b'{"items":[' + b",".join(expected) + b'],"next_cursor":null}')

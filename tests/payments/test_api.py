@@ -532,3 +532,29 @@ async def test_a_deductible_call_is_owed_by_the_lawyer_and_paid_one_off(app, cli
     after = (await client.get(f"/payments/accounts/{policy_id}", headers=me)).json()
     assert after["deductible_calls"][0]["status"] == "paid"
     assert after["deductible_balance"] == "0.00" and after["balance"] == account["balance"]
+
+
+async def test_an_authorization_read_back_is_byte_for_byte_what_creating_it_answered(app, client):
+    """Reads answer the stored row (app/core/responses.py), creation the validated model: a
+    debit with its masked account, then a card authorization, by id and in the list."""
+    policy_id, me, finance = await setup(app, client)
+    card = {
+        "policy_id": policy_id,
+        "method": "card",
+        "plan": "quarterly",
+        "payor_name": "Ada Lawyer",
+        "card_token": "tok_visa_4242",
+        "signed_on": "2024-12-01",
+    }
+    ids = []
+    for body in (pad(policy_id), card):
+        created = await client.post("/payments/authorizations", json=body, headers=me)
+        assert created.status_code == 201, created.text
+        read = await client.get(created.headers["location"], headers=me)
+        assert read.content == created.content
+        ids.append(created.json()["id"])
+    listed = await client.get("/payments/authorizations?limit=50", headers=finance)
+    assert [item["id"] for item in listed.json()["items"]] == ids[::-1]
+    for id_ in ids:
+        current = await client.get(f"/payments/authorizations/{id_}", headers=me)
+        assert current.content in listed.content
