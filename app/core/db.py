@@ -65,7 +65,7 @@ def _refuse_unless_select(query: Bound, *, bookkeeping: bool) -> None:
 
 async def fetch_in_autocommit(
     conn: AsyncConnection, query: Bound, *, bookkeeping: bool = False
-) -> list[dict[str, Any]]:
+) -> list[Any]:
     """Run one statement of an audited read on the driver's own connection under the pooled
     SQLAlchemy connection `conn` (in autocommit, each statement its own transaction): asyncpg
     prepares it once per connection and binds the values positionally, without SQLAlchemy's
@@ -91,7 +91,7 @@ async def fetch_in_autocommit(
 
 async def fetch_on_pool(
     database: Database, query: Bound, *, bookkeeping: bool = False
-) -> list[dict[str, Any]]:
+) -> list[Any]:
     """`fetch_in_autocommit` for a unit of work that has no SQLAlchemy session yet: one
     statement on a pooled connection of the database's lane (`Lane`), without building a session
     and its transaction around it (a statement in autocommit shares nothing with the next one).
@@ -192,12 +192,12 @@ class _Lost(Exception):
         self.error = error
 
 
-async def _fetch(pooled: Any, dialect: Any, query: Bound) -> list[dict[str, Any]]:
+async def _fetch(pooled: Any, dialect: Any, query: Bound) -> list[Any]:
     sql, names = positional(query.sql)
     params = query.params
     adapted = pooled.dbapi_connection
     try:
-        records = await pooled.driver_connection.fetch(sql, *[params[n] for n in names])
+        records: list[Any] = await pooled.driver_connection.fetch(sql, *[params[n] for n in names])
     except Exception as exc:
         # What SQLAlchemy raises for it (Connection._handle_dbapi_exception): the dialect's
         # DBAPI error wrapped in DBAPIError, the connection invalidated when the failure lost
@@ -224,7 +224,9 @@ async def _fetch(pooled: Any, dialect: Any, query: Bound) -> list[dict[str, Any]
         if lost:
             raise _Lost(error) from None
         raise error from None
-    return [dict(record) for record in records]
+    # The driver's records, read by column name like a mapping (`row["id"]`, `row.get`,
+    # `keys`, `items`, `dict(row)`), not copied into dicts: a tenth of a list's CPU.
+    return records
 
 
 def parse_json(text: str | bytes) -> Any:
