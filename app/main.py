@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         trusted_proxies=settings.trusted_proxy_list,
         max_body_bytes=settings.max_body_bytes,
         max_upload_bytes=settings.max_upload_bytes,
+        express_routers=ROUTERS,
         cors={
             "allow_origins": settings.cors_origin_list,
             "allow_credentials": True,

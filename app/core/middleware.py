@@ -16,8 +16,10 @@ from prometheus_client import Counter, Histogram
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.core.express import ExpressLane
 from app.core.input_guard import InputGuard
 from app.core.requestctx import RequestMeta, reset_request_meta, set_request_meta
+from app.core.routing import DomainRouter
 
 access_log = logging.getLogger("app.access")
 
@@ -72,7 +74,8 @@ def client_ip(scope: Scope, trusted_proxies: Iterable[str]) -> str | None:
 
 class RequestContextMiddleware:
     """Outermost: the request's context, then CORS (only for a request with an `Origin`) and the
-    input guard (`max_body_bytes`, `max_upload_bytes`), then the app."""
+    input guard (`max_body_bytes`, `max_upload_bytes`), then the express lane of the domain
+    routers' planned reads (app/core/express.py), then the app."""
 
     def __init__(
         self,
@@ -82,7 +85,10 @@ class RequestContextMiddleware:
         cors: dict[str, Any] | None = None,
         max_body_bytes: int | None = None,
         max_upload_bytes: int = 10_485_760,
+        express_routers: tuple[DomainRouter, ...] = (),
     ) -> None:
+        if express_routers:
+            app = ExpressLane(app, express_routers)
         guarded = (
             app
             if max_body_bytes is None

@@ -126,3 +126,97 @@ async def test_a_path_that_only_begins_like_a_prefix_matches_no_domain(client):
     # the route under the prefix is found: refused for want of a session, not unknown
     assert (await client.get("/users/me")).status_code == 401
     assert (await client.get("/quotes")).status_code == 401
+
+
+def _sample_path(path: str) -> str:
+    import re
+    import uuid
+
+    return re.sub(r"\{[^}]+\}", lambda _: str(uuid.uuid4()), path)
+
+
+async def test_the_express_lane_chooses_the_route_fastapi_chooses(app, client):
+    """app/core/express.py: every GET of every domain router, and paths near them, answered
+    the same with the lane as without it (the lane is off while the app has a dependency
+    override), for a caller with no session (401), a malformed id (422 or 404), an unknown
+    path (404); and each planned read is served by the lane."""
+    from app.core.express import ExpressLane
+
+    paths = ["/quotesx", "/quotes/", "/users/me/", "/payments/accounts", "/claims-notices/x/y"]
+    for router in ROUTERS:
+        for route in router.routes if router.prefix else ():  # /metrics' answer changes
+            if isinstance(route, APIRoute) and "GET" in (route.methods or ()):
+                paths += [_sample_path(route.path), route.path.replace("{", "").replace("}", "")]
+
+    async def answers():
+        found = []
+        for path in paths:
+            response = await client.get(path)
+            json_answer = response.headers.get("content-type", "").endswith("json")
+            body = response.json() if json_answer else response.text
+            if isinstance(body, dict):
+                body.pop("request_id", None)
+                detail = body.get("detail")
+                if isinstance(detail, str) and "request id" in detail:
+                    body.pop("detail")
+            found.append((path, response.status_code, response.headers.get("location"), body))
+        return found
+
+    with_lane = await answers()
+    lane = next(layer for layer in _layers(app.middleware_stack) if isinstance(layer, ExpressLane))
+    assert lane._table is not None
+    served = [path for path in paths if lane._table.find(path, "GET") is not None]
+    assert len(served) >= 12, served
+    app.dependency_overrides[_sample_path] = lambda: None  # any override turns the lane off
+    try:
+        without_lane = await answers()
+    finally:
+        app.dependency_overrides.clear()
+    assert with_lane == without_lane
+
+
+def _layers(app):
+    while app is not None:
+        yield app
+        app = getattr(app, "app", None)
+
+
+async def test_the_express_lane_answers_a_signed_in_caller_as_fastapi_does(app, client):
+    from tests.factories import bearer, user_token
+
+    _, token = await user_token(app, client)
+    me = bearer(token)
+    quote = await client.post(
+        "/quotes", json={"program_year": 2025, "effective_date": "2025-01-01"}, headers=me
+    )
+    paths = [
+        "/quotes",
+        f"/quotes/{quote.json()['id']}",
+        f"/quotes/{quote.json()['id']}?bogus=1",
+        "/quotes/not-a-uuid",
+        "/quotes?limit=0",
+        "/users/me",
+        "/applications",
+        "/policies",
+        "/claims-notices?status=nonsense",
+        "/audit-events",
+    ]
+
+    async def answers():
+        found = []
+        for path in paths:
+            response = await client.get(path, headers=me)
+            body = response.json()
+            if isinstance(body, dict):
+                body.pop("request_id", None)
+            found.append((path, response.status_code, response.headers.get("etag"), body))
+        return found
+
+    with_lane = await answers()
+    app.dependency_overrides[_sample_path] = lambda: None
+    try:
+        without_lane = await answers()
+    finally:
+        app.dependency_overrides.clear()
+    assert with_lane == without_lane
+    assert {status for _, status, _, _ in with_lane} >= {200, 403, 422}
