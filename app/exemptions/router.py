@@ -12,9 +12,9 @@ from app.accounts.roles import Role
 from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import IfMatch, record_response, with_etag
+from app.core.etag import IfMatch, etag_of, record_response, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
-from app.core.responses import model_response
+from app.core.responses import json_response, model_response
 from app.core.routing import DomainRouter
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.documents.attachments import (
@@ -90,7 +90,7 @@ async def list_exemptions(
     page = await service.list_exemptions(
         unit, principal, filters=filters, cursor=cursor, limit=limit
     )
-    return model_response(page)
+    return json_response(page)
 
 
 @router.get(
@@ -102,7 +102,8 @@ async def list_exemptions(
     responses={**problem_responses(401, 403, 404), **with_etag(200)},
 )
 async def get_exemption(unit: UnitOfWork, principal: Reader, exemption_id: UUID) -> Response:
-    return _answer(await service.read_exemption(unit, principal, exemption_id))
+    exemption = await service.read_exemption(unit, principal, exemption_id)
+    return json_response(exemption, headers={"ETag": etag_of(exemption["version"])})
 
 
 @router.patch(

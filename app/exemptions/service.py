@@ -20,7 +20,7 @@ from app.core.clock import today as _today
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
-from app.core.pagination import Page
+from app.core.responses import fields_of, page_of
 from app.core.unit_of_work import Unit
 from app.documents.attachments import (
     Attachment,
@@ -58,7 +58,7 @@ from app.policies.cover import EarlyEnd, end_cover_early, held_policy_before, po
 from app.quotes.publishing import rate_table_of
 from app.quotes.rules import DEDUCTIBLE_AMOUNTS, Deductible, Violation
 from app.users.acting_for import lawyer_on_record
-from app.users.whose import lawyer_of
+from app.users.whose import lawyer_answer, lawyer_of
 
 FILERS = frozenset({Role.lawyer, Role.customer_service, Role.underwriter})
 REVIEWERS = frozenset({Role.customer_service, Role.underwriter})
@@ -121,6 +121,22 @@ def to_read(row: Mapping[Any, Any]) -> ExemptionRead:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         version=row["version"],
+    )
+
+
+def exemption_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """`to_read` as plain data, for reads (app/core/responses.py); the form still validated (one
+    stored by an earlier version takes the fields added since), the coverage computed."""
+    form = ExemptionForm.model_validate(row["form"])
+    refund = row["refund"]
+    return fields_of(
+        ExemptionRead,
+        row,
+        lawyer_id=row["owner_id"],
+        lawyer=lawyer_answer(row, "owner_id"),
+        form=form,
+        coverage=_coverage(form, row["facts"] or {}),
+        refund=RefundRead.model_validate(refund) if refund else None,
     )
 
 
@@ -443,11 +459,11 @@ async def end_exemption(
 # Reading
 
 
-async def read_exemption(unit: Unit, principal: Principal, exemption_id: UUID) -> ExemptionRead:
+async def read_exemption(unit: Unit, principal: Principal, exemption_id: UUID) -> dict[str, Any]:
     row = await read_record(
         unit, repo.EXEMPTIONS, exemption_id, repo.visible_to(principal), action="exemption.read"
     )
-    return to_read(row)
+    return exemption_answer(row)
 
 
 async def list_exemptions(
@@ -457,7 +473,7 @@ async def list_exemptions(
     filters: Mapping[str, Any],
     cursor: str | None,
     limit: int,
-) -> Page[ExemptionRead]:
+) -> dict[str, Any]:
     rows, next_cursor = await read_page(
         unit,
         repo.EXEMPTIONS,
@@ -473,7 +489,7 @@ async def list_exemptions(
         ),
         filters=filters,
     )
-    return Page(items=[to_read(r) for r in rows], next_cursor=next_cursor)
+    return page_of([exemption_answer(r) for r in rows], next_cursor)
 
 
 # ---------------------------------------------------------------------------------------------

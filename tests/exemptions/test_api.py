@@ -363,3 +363,36 @@ async def test_need_to_know(app, client):
         url, json={"form": {"telephone": "2"}}, headers={**bearer(stranger), "If-Match": '"1"'}
     )
     assert changed.status_code == 404
+
+
+async def test_an_exemption_read_back_is_byte_for_byte_what_its_last_change_answered(app, client):
+    """Reads answer the stored row as data (app/core/responses.py), changes the validated
+    model: a draft, a submitted exemption with its coverage and its return of premium."""
+    policy_id, me, _ = await _policy(app, client)
+    lawyer_id = (await client.get("/users/me", headers=me)).json()["id"]
+    _, cs = await user_token(app, client, role="customer_service")
+    staff = bearer(cs)
+    draft = await client.post(
+        "/exemptions",
+        json={
+            "lawyer_id": lawyer_id,
+            "channel": "paper",
+            "received_on": "2025-08-15",
+            "form": form("a"),
+        },
+        headers=staff,
+    )
+    assert draft.status_code == 201, draft.text
+    url = draft.headers["location"]
+
+    async def read_back(answer):
+        assert answer.status_code in (200, 201), answer.text
+        read = await client.get(url, headers=staff)
+        assert read.content == answer.content
+        listed = await client.get(f"/exemptions?lawyer_id={lawyer_id}", headers=staff)
+        assert listed.content == b'{"items":[' + answer.content + b'],"next_cursor":null}'
+        return read.json()
+
+    await read_back(draft)
+    submitted = await read_back(await client.post(f"{url}/submit", headers=staff))
+    assert submitted["refund"]["policy_id"] == policy_id and submitted["coverage"]
