@@ -172,8 +172,8 @@ async def _load(
 
 def application_answer(app: Mapping[Any, Any]) -> dict[str, Any]:
     """`to_application_read` as plain data (app/core/responses.py), for reads: the row's own
-    columns and its quote as stored; the form and the policy still validated (a form stored by
-    an earlier version takes the fields added since with their defaults)."""
+    columns, its quote and its policy as stored; the form still validated (a form stored by an
+    earlier version takes the fields added since with their defaults)."""
     quote, policy = app["quote_document__"], app["policy_document__"]
     return {
         "id": app["id"],
@@ -184,9 +184,8 @@ def application_answer(app: Mapping[Any, Any]) -> dict[str, Any]:
         "status": app["status"],
         "form": ApplicationForm.model_validate(app["form"]),
         "quote": quote_answer_of_document(quote) if quote else None,
-        "policy": PolicyRead.model_validate(issued_policy_from_document(policy))
-        if policy
-        else None,
+        # a dataclass of PolicyRead's fields in its order, values typed: written as it would be
+        "policy": issued_policy_from_document(policy) if policy else None,
         "submitted_at": app["submitted_at"],
         "decided_at": app["decided_at"],
         "decision_note": app["decision_note"],
