@@ -1552,11 +1552,20 @@ async def _column_types(conn: asyncpg.Connection) -> None:
         COLUMN_TYPES.setdefault(row["relname"], {})[row["attname"]] = row["type"]
 
 
+async def _nothing_to_reset(conn: asyncpg.Connection) -> None:
+    """A connection goes back to the pool as it came: every statement runs in autocommit and
+    leaves no session state (no SET, LISTEN, advisory lock or cursor), so asyncpg's default
+    reset (a query, one more round trip per request) has nothing to do. The service's pool does
+    not reset either."""
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     global pool
     url = os.environ["DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
-    pool = await asyncpg.create_pool(url, min_size=POOL_SIZE, max_size=POOL_SIZE, init=_codecs)
+    pool = await asyncpg.create_pool(
+        url, min_size=POOL_SIZE, max_size=POOL_SIZE, init=_codecs, reset=_nothing_to_reset
+    )
     async with pool.acquire() as conn:
         await _column_types(conn)
     gc.collect()

@@ -14,8 +14,8 @@ generator), service and floor in turn, their order swapped every round. Prints a
 bench/results.md the medians over the rounds: requests/s, p50 and p99 of each, and the ratio
 service/floor (the median of the rounds' ratios), plus each process's peak memory.
 
-The floor needs PyJWT and orjson (the `bench` extra in pyproject.toml): installed with pip into
-this interpreter's environment when missing.
+The floor needs PyJWT (the `bench` extra in pyproject.toml; installed with pip into this
+interpreter's environment when missing) and orjson (a dependency of the service itself).
 """
 
 from __future__ import annotations

@@ -67,20 +67,8 @@ def quote_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def to_read(row: Mapping[Any, Any]) -> QuoteRead:
-    return QuoteRead.model_validate(
-        {
-            "id": row["id"],
-            "lawyer_id": row["owner_id"],
-            **row["inputs"],
-            "lines": row["lines"],
-            "premium": row["premium"],
-            "tax": row["tax"],
-            "total": row["total"],
-            "instalments": row["instalments"],
-            "rate_table_version": row["rate_table_version"],
-            "created_at": row["created_at"],
-        }
-    )
+    """The stored quote as a validated `QuoteRead` (for the domains that hold one)."""
+    return QuoteRead.model_validate(quote_answer(row))
 
 
 async def create_quote(unit: Unit, principal: Principal, body: QuoteCreate) -> QuoteRead:

@@ -24,14 +24,9 @@ async def _staff(app, client):
     return bearer(token)
 
 
-async def test_real_estate_added_then_removed(app, client):
-    policy_id, me, underwriter = await _policy(app, client)
-    staff = await _staff(app, client)
-    url = f"/policies/{policy_id}/changes"
-    # received 20 June, requested for 1 June: takes effect 20 June (never backdated);
-    # 195 days: 100 * 195 / 365 = 53.42; tax 4.2736
+async def _add_real_estate_on_20_june(client, policy_id, staff):
     added = await client.post(
-        url,
+        f"/policies/{policy_id}/changes",
         json={
             "kind": "add_real_estate",
             "requested_date": "2025-06-01",
@@ -40,6 +35,16 @@ async def test_real_estate_added_then_removed(app, client):
         headers=staff,
     )
     assert added.status_code == 201, added.text
+    return added
+
+
+async def test_real_estate_added_then_removed(app, client):
+    policy_id, me, underwriter = await _policy(app, client)
+    staff = await _staff(app, client)
+    url = f"/policies/{policy_id}/changes"
+    # received 20 June, requested for 1 June: takes effect 20 June (never backdated);
+    # 195 days: 100 * 195 / 365 = 53.42; tax 4.2736
+    added = await _add_real_estate_on_20_june(client, policy_id, staff)
     body = added.json()
     assert body["effective_date"] == "2025-06-20"
     assert (body["premium_adjustment"], body["tax_adjustment"], body["total_adjustment"]) == (
@@ -178,17 +183,7 @@ async def test_lawyers_cannot_backdate_receipt_and_others_see_nothing(app, clien
 async def test_a_policy_read_back_is_byte_for_byte_what_its_last_change_answered(app, client):
     """Reads answer the stored row (app/core/responses.py), changes the validated model."""
     policy_id, me, underwriter = await _policy(app, client)
-    staff = await _staff(app, client)
-    added = await client.post(
-        f"/policies/{policy_id}/changes",
-        json={
-            "kind": "add_real_estate",
-            "requested_date": "2025-06-01",
-            "received_on": "2025-06-20",
-        },
-        headers=staff,
-    )
-    assert added.status_code == 201, added.text
+    await _add_real_estate_on_20_june(client, policy_id, await _staff(app, client))
     reviewed = await client.post(
         f"/policies/{policy_id}/real-estate-review",
         json={"outcome": "cleared"},
