@@ -60,6 +60,9 @@ class Application(Base):
     program_year: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(32), server_default="draft")
     form: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # the version of the form's model that wrote `form` (its schema's fingerprint); a form
+    # written by the current version is answered as stored (app/core/responses.py)
+    form_schema: Mapped[str | None] = mapped_column(String(16))
     quote_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("quote.id"))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     submitted_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("app_user.id"))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Query, Response, status
@@ -42,9 +42,12 @@ CertificateConfirmer = Annotated[
 ]
 
 
-def _answer(response: Response, application: ApplicationRead) -> ApplicationRead:
-    set_etag(response, application.version)
-    return application
+def _answer(application: dict[str, Any], *, created: bool = False) -> Response:
+    """The application answered with its ETag (and its Location when created)."""
+    headers = {"ETag": etag_of(application["version"])}
+    if created:
+        headers["Location"] = f"/applications/{application['id']}"
+    return json_response(application, status_code=201 if created else 200, headers=headers)
 
 
 @router.post(
@@ -57,11 +60,9 @@ def _answer(response: Response, application: ApplicationRead) -> ApplicationRead
     responses={**problem_responses(401, 403, 409, 422), **with_etag(201)},
 )
 async def create_application(
-    unit: UnitOfWork, principal: Writer, body: ApplicationCreate, response: Response
-) -> ApplicationRead:
-    application = await service.create_application(unit, principal, body)
-    response.headers["Location"] = f"/applications/{application.id}"
-    return _answer(response, application)
+    unit: UnitOfWork, principal: Writer, body: ApplicationCreate
+) -> Response:
+    return _answer(await service.create_application(unit, principal, body), created=True)
 
 
 @router.get(
@@ -109,8 +110,7 @@ async def list_applications(
     responses={**problem_responses(401, 403, 404), **with_etag(200)},
 )
 async def get_application(unit: UnitOfWork, principal: Reader, application_id: UUID) -> Response:
-    application = await service.read_application(unit, principal, application_id)
-    return json_response(application, headers={"ETag": etag_of(application["version"])})
+    return _answer(await service.read_application(unit, principal, application_id))
 
 
 @router.patch(
@@ -126,11 +126,10 @@ async def update_application(
     principal: Writer,
     application_id: UUID,
     body: ApplicationUpdate,
-    response: Response,
     if_match: IfMatch = None,
-) -> ApplicationRead:
+) -> Response:
     application = await service.update_application(unit, principal, application_id, body, if_match)
-    return _answer(response, application)
+    return _answer(application)
 
 
 @router.post(
@@ -141,10 +140,8 @@ async def update_application(
     response_model=ApplicationRead,
     responses={**problem_responses(401, 403, 404, 409, 422), **with_etag(200)},
 )
-async def submit_application(
-    unit: UnitOfWork, principal: Writer, application_id: UUID, response: Response
-) -> ApplicationRead:
-    return _answer(response, await service.submit_application(unit, principal, application_id))
+async def submit_application(unit: UnitOfWork, principal: Writer, application_id: UUID) -> Response:
+    return _answer(await service.submit_application(unit, principal, application_id))
 
 
 @router.post(
@@ -160,10 +157,8 @@ async def decide_application(
     principal: Underwriter,
     application_id: UUID,
     body: DecisionCreate,
-    response: Response,
-) -> ApplicationRead:
-    application = await service.decide_application(unit, principal, application_id, body)
-    return _answer(response, application)
+) -> Response:
+    return _answer(await service.decide_application(unit, principal, application_id, body))
 
 
 @router.post(

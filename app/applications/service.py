@@ -29,11 +29,9 @@ from app.applications.rules import (
 )
 from app.applications.schemas import (
     ApplicationCreate,
-    ApplicationRead,
     ApplicationUpdate,
     Decision,
     DecisionCreate,
-    PolicyRead,
     TaxCertificateRead,
 )
 from app.auth.principal import Principal
@@ -49,7 +47,7 @@ from app.core.audited import (
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
-from app.core.responses import page_of
+from app.core.responses import page_of, schema_fingerprint, stored_document
 from app.core.unit_of_work import Unit
 from app.exemptions.status import exemption_in_force
 from app.firms.directory import lock_firm
@@ -62,12 +60,11 @@ from app.policies.issuance import (
 from app.quotes.pricing import (
     price_and_store,
     quote_answer_of_document,
-    quote_from_document,
     stored_quote,
 )
 from app.quotes.rules import QuoteInput, Violation
 from app.users.acting_for import ACTING_ROLES, lawyer_acted_for
-from app.users.whose import lawyer_answer, lawyer_of
+from app.users.whose import lawyer_answer
 
 APPLICANTS = ACTING_ROLES
 EDITABLE = frozenset({ApplicationStatus.draft, ApplicationStatus.information_requested})
@@ -94,37 +91,14 @@ def _state(status: str) -> str:
     return STATE_WORDS.get(ApplicationStatus(status), status.replace("_", " "))
 
 
-async def to_read(unit: Unit, app: Application) -> ApplicationRead:
+async def to_read(unit: Unit, app: Application) -> dict[str, Any]:
     """The application as a read answers it, after a change (one statement)."""
-    return to_application_read(await reread(unit, repo.APPLICATIONS, app.id))
-
-
-def to_application_read(app: Mapping[Any, Any]) -> ApplicationRead:
-    """An application read with its quote, its policy and its lawyer (`APPLICATIONS`)."""
-    quote, policy = app["quote_document__"], app["policy_document__"]
-    return ApplicationRead(
-        id=app["id"],
-        lawyer_id=app["owner_id"],
-        lawyer=lawyer_of(app, "owner_id"),
-        firm_id=app["firm_id"],
-        program_year=app["program_year"],
-        status=app["status"],
-        form=ApplicationForm.model_validate(app["form"]),
-        quote=quote_from_document(quote) if quote else None,
-        policy=PolicyRead.model_validate(issued_policy_from_document(policy)) if policy else None,
-        submitted_at=app["submitted_at"],
-        decided_at=app["decided_at"],
-        decision_note=app["decision_note"],
-        tax_certificate_on_file=app["tax_certificate_confirmed_at"] is not None,
-        created_at=app["created_at"],
-        updated_at=app["updated_at"],
-        version=app["version"],
-    )
+    return application_answer(await reread(unit, repo.APPLICATIONS, app.id))
 
 
 async def create_application(
     unit: Unit, principal: Principal, body: ApplicationCreate
-) -> ApplicationRead:
+) -> dict[str, Any]:
     owner_id, firm_id = await lawyer_acted_for(
         unit.db, principal, body.lawyer_id, what="Applications"
     )
@@ -135,6 +109,7 @@ async def create_application(
         program_year=body.program_year,
         status=ApplicationStatus.draft,
         form=body.form.model_dump(mode="json"),
+        form_schema=schema_fingerprint(ApplicationForm),
     )
     unit.db.add(app)
     try:
@@ -171,9 +146,11 @@ async def _load(
 
 
 def application_answer(app: Mapping[Any, Any]) -> dict[str, Any]:
-    """`to_application_read` as plain data (app/core/responses.py), for reads: the row's own
-    columns, its quote and its policy as stored; the form still validated (a form stored by an
-    earlier version takes the fields added since with their defaults)."""
+    """An application as `ApplicationRead` shows it, as plain data (app/core/responses.py), from
+    its row (`APPLICATIONS`), for reads and after changes alike: the row's own
+    columns, its quote and its policy as stored, and its form as stored when the current form's
+    model wrote it (else validated again: a form stored by an earlier version takes the fields
+    added since with their defaults)."""
     quote, policy = app["quote_document__"], app["policy_document__"]
     return {
         "id": app["id"],
@@ -182,7 +159,7 @@ def application_answer(app: Mapping[Any, Any]) -> dict[str, Any]:
         "firm_id": app["firm_id"],
         "program_year": app["program_year"],
         "status": app["status"],
-        "form": ApplicationForm.model_validate(app["form"]),
+        "form": stored_document(ApplicationForm, app["form"], app["form_schema"]),
         "quote": quote_answer_of_document(quote) if quote else None,
         # a dataclass of PolicyRead's fields in its order, values typed: written as it would be
         "policy": issued_policy_from_document(policy) if policy else None,
@@ -269,7 +246,7 @@ async def update_application(
     application_id: UUID,
     body: ApplicationUpdate,
     if_match: str | None,
-) -> ApplicationRead:
+) -> dict[str, Any]:
     app = await _load(unit, principal, application_id, for_update=True)
     if principal.role not in APPLICANTS:
         raise Forbidden("Only the applicant or their firm changes an application.")
@@ -278,6 +255,7 @@ async def update_application(
         raise Conflict(f"The application is {_state(app.status)}: it cannot be changed.")
     before = app.form
     app.form = _merge(app.form, body.form.given()).model_dump(mode="json")
+    app.form_schema = schema_fingerprint(ApplicationForm)
     await unit.db.flush()
     await unit.db.refresh(app)
     unit.audit.record_change(
@@ -358,7 +336,7 @@ async def _exempt(unit: Unit, app: Application, form: ApplicationForm) -> list[A
 
 async def submit_application(
     unit: Unit, principal: Principal, application_id: UUID
-) -> ApplicationRead:
+) -> dict[str, Any]:
     """Check every rule at once; either 422/409 listing each broken rule by field, or freeze the
     application with its quote. Submissions of one firm's lawyers are serialized."""
     app = await _load(unit, principal, application_id, for_update=True)
@@ -421,7 +399,7 @@ async def submit_application(
 
 async def decide_application(
     unit: Unit, principal: Principal, application_id: UUID, body: DecisionCreate
-) -> ApplicationRead:
+) -> dict[str, Any]:
     """An underwriter's decision; approval issues the policy for the program year."""
     app = await _load(unit, principal, application_id, for_update=True)
     if principal.role is not Role.underwriter:

@@ -15,8 +15,11 @@ Each domain that answers this way has a test comparing the two answers byte for 
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from decimal import Decimal
+from functools import cache
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -72,3 +75,24 @@ def fields_of(model: type[BaseModel], row: Mapping[str, Any], **values: Any) -> 
     """An answer as `model` shows it, as plain data (see `json_response`): its fields in its
     order, each from `values` when given there, else from the row's column of the same name."""
     return {name: values[name] if name in values else row[name] for name in model.model_fields}
+
+
+@cache
+def schema_fingerprint(model: type[BaseModel]) -> str:
+    """The version of `model` that writes a stored document: a digest of its JSON Schema (every
+    field, type, constraint and default). A document stored with the current fingerprint is
+    exactly what validating it again and writing it out would give (it was written by
+    `model_dump(mode="json")` of a validated model), so it may be answered as stored; any other
+    (written before the model changed) is validated again, taking the fields added since with
+    their defaults. A change to how a validator normalizes a value, which the schema does not
+    show, must change the model's schema too (its description will do)."""
+    schema = json.dumps(model.model_json_schema(mode="serialization"), sort_keys=True)
+    return hashlib.sha256(schema.encode()).hexdigest()[:16]
+
+
+def stored_document(model: type[BaseModel], document: Any, fingerprint: str | None) -> Any:
+    """A stored document to answer: as stored when the current `model` wrote it (see
+    `schema_fingerprint`), else validated again (a model, written by its own serializer)."""
+    if fingerprint == schema_fingerprint(model):
+        return document
+    return model.model_validate(document)
