@@ -265,6 +265,15 @@ async def _session_error(unit: Unit) -> AppError | None:
     return await guard.ended_error(unit.db)
 
 
+async def _release(unit: Unit) -> None:
+    """Hand the unit's connection back before a refusal is recorded on a connection of its own:
+    a request must never hold one connection while it waits for another (a burst of requests
+    whose sessions had ended, each holding the connection that found so, waited for the pool's
+    timeout and failed with 503)."""
+    if unit.has_session:
+        await unit.db.rollback()
+
+
 def _has_work_to_finish(unit: Unit) -> bool:
     return (
         unit.session_guard is not None
@@ -333,6 +342,7 @@ async def _run_in_unit(
                     refusal.status in AUDITED_REFUSALS
                     or (refusal.status == 429 and not audit.actor)
                 ):
+                    await _release(unit)
                     await _record_refusal(database, audit, request, refusal)
             if ended is not None:
                 raise ended from exc
@@ -346,6 +356,7 @@ async def _run_in_unit(
             with CancelScope(shield=True):
                 ended = await _finish(unit)
                 if ended is not None:
+                    await _release(unit)
                     await _record_refusal(database, audit, request, ended)
         if ended is not None:
             raise ended
