@@ -134,6 +134,9 @@ async def _checkout(engine: AsyncEngine) -> Any:
         ) from exc
 
 
+_IN_LANE_SINCE = "lpl_in_lane_since"
+
+
 class Lane:
     """A few connections of the engine's pool kept checked out between the statements that run
     in autocommit on the driver's connection (`fetch_on_pool`: an audited read and its
@@ -149,8 +152,7 @@ class Lane:
     def __init__(self, size: int, recycle: float) -> None:
         self.size = size
         self.recycle = recycle
-        self._idle: list[tuple[Any, float]] = []
-        self._since: dict[int, float] = {}
+        self._idle: list[Any] = []
 
     def __len__(self) -> int:
         return len(self._idle)
@@ -158,20 +160,20 @@ class Lane:
     def take(self) -> Any | None:
         if not self._idle:
             return None
-        pooled, _ = self._idle.pop()
-        return pooled
+        return self._idle.pop()
 
     async def give_back(self, pooled: Any) -> None:
-        now = time.monotonic()
-        since = self._since.setdefault(id(pooled), now)
-        if len(self._idle) < self.size and now - since < self.recycle and pooled.is_valid:
-            self._idle.append((pooled, since))
+        # when the lane first kept this connection, in the pool's own record of it (`info`
+        # lives as long as the connection), so that it is handed back after `recycle` seconds
+        since = pooled.info.setdefault(_IN_LANE_SINCE, time.monotonic())
+        fresh = time.monotonic() - since < self.recycle
+        if len(self._idle) < self.size and fresh and pooled.is_valid:
+            self._idle.append(pooled)
             return
-        self._since.pop(id(pooled), None)
+        pooled.info.pop(_IN_LANE_SINCE, None)
         await greenlet_spawn(pooled.close)
 
     async def discard(self, pooled: Any, error: BaseException, *, everyone: bool = False) -> None:
-        self._since.pop(id(pooled), None)
         await greenlet_spawn(pooled.invalidate, error)
         await greenlet_spawn(pooled.close)
         if everyone:
@@ -180,8 +182,7 @@ class Lane:
     async def close(self) -> None:
         """Every idle connection back to the pool (it recycles those it no longer trusts)."""
         idle, self._idle = self._idle, []
-        for pooled, _ in idle:
-            self._since.pop(id(pooled), None)
+        for pooled in idle:
             await greenlet_spawn(pooled.close)
 
 

@@ -34,8 +34,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from app.core.route_handler import Handler, lean_handler
-from app.core.routing import DomainRouter
+from app.core.route_handler import Handler, is_planned
+from app.core.routing import DomainRouter, under_prefix
 from app.core.unit_of_work import UnitOfWorkRoute
 
 ExceptionHandler = Callable[[Request, Exception], Awaitable[Response]]
@@ -55,7 +55,7 @@ class _Table:
 
     def find(self, path: str, method: str) -> tuple[_Lane, dict[str, Any]] | None:
         for prefix, lanes in self.prefixes:
-            if not path.startswith(prefix) or path[len(prefix) : len(prefix) + 1] not in ("", "/"):
+            if not under_prefix(path, prefix):
                 continue
             for lane in lanes:
                 matched = lane.route.path_regex.match(path)
@@ -80,10 +80,6 @@ class _Table:
         return None
 
 
-async def _never(request: Request) -> Response:  # pragma: no cover (a fallback never used)
-    raise AssertionError("the lane serves only routes without dependency overrides")
-
-
 def _table(app: Any, routers: tuple[DomainRouter, ...]) -> _Table:
     prefixes = []
     for router in routers:
@@ -95,7 +91,7 @@ def _table(app: Any, routers: tuple[DomainRouter, ...]) -> _Table:
             if (
                 isinstance(route, UnitOfWorkRoute)
                 and route.methods == {"GET"}
-                and lean_handler(route.dependant, route.body_field is not None, None, _never)
+                and is_planned(route.dependant, route.body_field is not None)
             ):
                 handler = route.get_route_handler()
             if isinstance(route, APIRoute):

@@ -119,12 +119,22 @@ async def _solve(
     return values
 
 
+def _planned(dependant: Dependant, has_body: bool) -> _Plan | None:
+    plan = None if has_body else _plan(dependant)
+    return plan if plan is not None and _returns_response(plan.call) else None
+
+
+def is_planned(dependant: Dependant, has_body: bool) -> bool:
+    """Whether a route qualifies for the planned handler (see the module)."""
+    return _planned(dependant, has_body) is not None
+
+
 def lean_handler(
     dependant: Dependant, has_body: bool, overrides_provider: Any, fallback: Handler
 ) -> Handler | None:
     """The planned handler of a route that qualifies (see the module), else None."""
-    plan = None if has_body else _plan(dependant)
-    if plan is None or not _returns_response(plan.call):
+    plan = _planned(dependant, has_body)
+    if plan is None:
         return None
     endpoint = plan.call
 

@@ -21,6 +21,11 @@ from starlette.types import Scope
 from app.core.unit_of_work import UnitOfWorkRoute
 
 
+def under_prefix(path: str, prefix: str) -> bool:
+    """Whether a route path with this prefix can match `path` (the prefix, then "/" or nothing)."""
+    return path.startswith(prefix) and path[len(prefix) : len(prefix) + 1] in ("", "/")
+
+
 class DomainRouter(APIRouter):
     def __init__(self, *, prefix: str = "", **kwargs: Any) -> None:
         super().__init__(prefix=prefix, route_class=UnitOfWorkRoute, **kwargs)
@@ -32,6 +37,6 @@ class DomainRouter(APIRouter):
             root = scope.get("root_path", "")
             if root and path.startswith(root):
                 path = path[len(root) :]
-            if not path.startswith(prefix) or path[len(prefix) : len(prefix) + 1] not in ("", "/"):
+            if not under_prefix(path, prefix):
                 return Match.NONE, {}
         return super().matches(scope)

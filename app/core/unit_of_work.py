@@ -202,10 +202,14 @@ def route_action(request: Request) -> str:
     return f"{request.method} {path}"
 
 
-async def _record_refusal(
-    database: Database, audit: AuditTrail, request: Request, exc: AppError
-) -> None:
-    """The refusal as an event of its own (the request's own work was rolled back)."""
+async def _record_refusal(unit: Unit, database: Database, request: Request, exc: AppError) -> None:
+    """The refusal as an event of its own (the request's own work was rolled back), written on
+    a connection of its own once the unit's is handed back: a request must never hold one
+    connection while it waits for another (a burst of requests whose sessions had ended, each
+    holding the connection that found so, waited for the pool's timeout and failed with 503)."""
+    if unit.has_session:
+        await unit.db.rollback()
+    audit = unit.audit
     audit.discard()
     record_now = True
     if audit.actor is None:  # naming nobody: counted, see app/core/anonymous.py
@@ -263,15 +267,6 @@ async def _session_error(unit: Unit) -> AppError | None:
         await unit.db.commit()
         return None
     return await guard.ended_error(unit.db)
-
-
-async def _release(unit: Unit) -> None:
-    """Hand the unit's connection back before a refusal is recorded on a connection of its own:
-    a request must never hold one connection while it waits for another (a burst of requests
-    whose sessions had ended, each holding the connection that found so, waited for the pool's
-    timeout and failed with 503)."""
-    if unit.has_session:
-        await unit.db.rollback()
 
 
 def _has_work_to_finish(unit: Unit) -> bool:
@@ -342,8 +337,7 @@ async def _run_in_unit(
                     refusal.status in AUDITED_REFUSALS
                     or (refusal.status == 429 and not audit.actor)
                 ):
-                    await _release(unit)
-                    await _record_refusal(database, audit, request, refusal)
+                    await _record_refusal(unit, database, request, refusal)
             if ended is not None:
                 raise ended from exc
             raise
@@ -356,8 +350,7 @@ async def _run_in_unit(
             with CancelScope(shield=True):
                 ended = await _finish(unit)
                 if ended is not None:
-                    await _release(unit)
-                    await _record_refusal(database, audit, request, ended)
+                    await _record_refusal(unit, database, request, ended)
         if ended is not None:
             raise ended
         return response

@@ -58,7 +58,7 @@ from app.policies.cover import EarlyEnd, end_cover_early, held_policy_before, po
 from app.quotes.publishing import rate_table_of
 from app.quotes.rules import DEDUCTIBLE_AMOUNTS, Deductible, Violation
 from app.users.acting_for import lawyer_on_record
-from app.users.whose import lawyer_answer, lawyer_of
+from app.users.whose import lawyer_answer
 
 FILERS = frozenset({Role.lawyer, Role.customer_service, Role.underwriter})
 REVIEWERS = frozenset({Role.customer_service, Role.underwriter})
@@ -100,28 +100,7 @@ def _coverage(form: ExemptionForm, facts: Mapping[str, Any]) -> CoverageRead | N
 
 
 def to_read(row: Mapping[Any, Any]) -> ExemptionRead:
-    form = ExemptionForm.model_validate(row["form"])
-    refund = row["refund"]
-    return ExemptionRead(
-        id=row["id"],
-        lawyer_id=row["owner_id"],
-        lawyer=lawyer_of(row, "owner_id"),
-        filed_by_id=row["filed_by_id"],
-        status=row["status"],
-        channel=row["channel"],
-        form=form,
-        received_on=row["received_on"],
-        needs_review=row["needs_review"],
-        coverage=_coverage(form, row["facts"] or {}),
-        refund=RefundRead.model_validate(refund) if refund else None,
-        review_note=row["review_note"],
-        reviewed_at=row["reviewed_at"],
-        ended_on=row["ended_on"],
-        submitted_at=row["submitted_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
-    )
+    return ExemptionRead.model_validate(exemption_answer(row))
 
 
 def exemption_answer(row: Mapping[Any, Any]) -> dict[str, Any]:

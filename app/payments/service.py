@@ -64,7 +64,7 @@ from app.payments.schemas import (
 from app.policies.cover import policy_billing
 from app.quotes.pricing import stored_quote
 from app.quotes.rules import Violation
-from app.users.whose import lawyer_answer, lawyer_of
+from app.users.whose import lawyer_answer
 
 ZERO = Decimal("0.00")
 AUTHORIZATION = "payment_authorization"
@@ -140,30 +140,7 @@ def authorization_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 def authorization_read(row: Mapping[Any, Any]) -> AuthorizationRead:
-    notice = APPLICATION_FORM_NOTICE_DAYS if row.get("notice_days") == 30 else NOTICE_DAYS
-    return AuthorizationRead(
-        id=row["id"],
-        policy_id=row["policy_id"],
-        lawyer_id=row["lawyer_id"],
-        lawyer=lawyer_of(row, "lawyer_id"),
-        method=row["method"],
-        plan=row["plan"],
-        payor_name=row["payor_name"],
-        payor_is_lawyer=row["payor_is_lawyer"],
-        third_party_consent=row["third_party_consent"],
-        institution_number=row["institution_number"],
-        transit_number=row["transit_number"],
-        account_number=account_crypto.MASK + row["account_last4"] if row["account_last4"] else None,
-        card_on_file=row["card_token"] is not None,
-        signed_on=row["signed_on"],
-        on_application_form=row["on_application_form"],
-        received_on=row["received_on"],
-        applies_from=row["applies_from"],
-        applies_from_note=applies_from_note(row["applies_from"], notice_days=notice),
-        status=row["status"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-    )
+    return AuthorizationRead.model_validate(authorization_answer(row))
 
 
 def _check_authorization(body: AuthorizationCreate, principal: Principal) -> list[FieldError]:

@@ -39,7 +39,7 @@ from app.quotes.rules import (
     QuoteInput,
     compute_quote,
 )
-from app.users.whose import lawyer_answer, lawyer_of
+from app.users.whose import lawyer_answer
 
 CHANGE_REQUESTERS = frozenset(
     {Role.lawyer, Role.firm_admin, Role.integration, Role.customer_service, Role.underwriter}
@@ -60,7 +60,7 @@ async def _load(
 
 def to_read(row: Mapping[Any, Any]) -> PolicyDetail:
     """A policy read with its lawyer (`repository.POLICIES`)."""
-    return PolicyDetail.model_validate({**row, "lawyer": lawyer_of(row, "lawyer_id")})
+    return PolicyDetail.model_validate(policy_answer(row))
 
 
 def policy_answer(row: Mapping[Any, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
 from app.core.pagination import TimeKeyset
-from app.core.responses import fields_of, page_of
+from app.core.responses import page_of
 from app.core.security import hash_password, new_secret
 from app.core.sql import Bound
 from app.core.unit_of_work import Unit
@@ -49,28 +49,21 @@ RIGHTS_FIELDS = ("role", "firm_id", "scopes")
 _FIRM_BOUND = ROLES_REQUIRING_FIRM | {Role.lawyer}
 
 
-def to_read(user: AppUser | Mapping[Any, Any], now: datetime) -> UserRead:
-    """An account as the API shows it, from the model or from a row read by the audited path."""
-    get: Callable[[str], Any] = (
-        user.__getitem__ if isinstance(user, Mapping) else partial(getattr, user)
-    )
+def to_read(user: AppUser, now: datetime) -> UserRead:
+    """An account as the API shows it, after a change (`user_answer` for a read)."""
+    return UserRead.model_validate(_account(partial(getattr, user), now))
+
+
+def _account(get: Callable[[str], Any], now: datetime) -> dict[str, Any]:
+    """An account's answer, each field of `UserRead` in its order: the stored value, or what
+    the API shows of it (the lock as of `now`, the dates of disabling as a flag)."""
     locked_until = get("locked_until")
-    return UserRead(
-        id=get("id"),
-        username=get("username"),
-        role=Role(get("role")),
-        email=get("email"),
-        full_name=get("full_name"),
-        firm_id=get("firm_id"),
-        scopes=list(get("scopes") or []),
-        disabled=get("disabled_at") is not None,
-        locked=locked_until is not None and locked_until > now,
-        last_login_at=get("last_login_at"),
-        role_changed_at=get("role_changed_at"),
-        created_at=get("created_at"),
-        updated_at=get("updated_at"),
-        version=get("version"),
-    )
+    shown = {
+        "scopes": list(get("scopes") or []),
+        "disabled": get("disabled_at") is not None,
+        "locked": locked_until is not None and locked_until > now,
+    }
+    return {name: shown[name] if name in shown else get(name) for name in UserRead.model_fields}
 
 
 USERS = Source(
@@ -185,15 +178,8 @@ async def _load(unit: Unit, user_id: UUID, *, for_update: bool = False) -> AppUs
 
 
 def user_answer(row: Mapping[str, Any]) -> dict[str, Any]:
-    """`to_read` of a row read by the audited path, as plain data (app/core/responses.py)."""
-    locked_until = row["locked_until"]
-    return fields_of(
-        UserRead,
-        row,
-        scopes=list(row["scopes"] or []),
-        disabled=row["disabled_at"] is not None,
-        locked=locked_until is not None and locked_until > row["now__"],
-    )
+    """An account read by the audited path (`USERS`), as plain data (app/core/responses.py)."""
+    return _account(row.__getitem__, row["now__"])
 
 
 async def read_user(unit: Unit, user_id: UUID) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 own statement (a join on the user table), for every domain that keeps lawyers' records.
 
 A domain's `Source` joins `lawyer_join(<owner column>)` and selects `LAWYER_COLUMNS`; its
-answer carries `lawyer_of(row, <owner column>)`."""
+answer carries `lawyer_answer(row, <owner column>)` (`lawyer_of` where the answer is a model)."""
 
 from __future__ import annotations
 
@@ -31,13 +31,12 @@ def lawyer_join(owner: str) -> str:
 
 def lawyer_of(row: Mapping[Any, Any], owner: str) -> LawyerSummary:
     """The lawyer of a row read with `LAWYER_COLUMNS`; `owner` the row's owner id column."""
-    return LawyerSummary(
-        id=row[owner], name=row["lawyer_name__"], law_society_number=row["lawyer_number__"]
-    )
+    return LawyerSummary.model_validate(lawyer_answer(row, owner))
 
 
 def lawyer_answer(row: Mapping[Any, Any], owner: str) -> dict[str, Any]:
-    """`lawyer_of` as plain data, for an answer built from its row (app/core/responses.py)."""
+    """The lawyer of a row as plain data, for an answer built from its row
+    (app/core/responses.py)."""
     return {
         "id": row[owner],
         "name": row["lawyer_name__"],

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from app.core.route_handler import lean_handler
+from app.core.route_handler import is_planned
 from app.core.routing import DomainRouter
 from app.core.unit_of_work import AUDIT_ACTION, UnitOfWorkRoute, uses_unit
 from app.main import ROUTERS, create_app
@@ -95,7 +95,7 @@ def test_the_audited_reads_are_served_by_the_planned_handler(database_url):
     unplanned = [
         path
         for path, route in reads.items()
-        if lean_handler(route.dependant, route.body_field is not None, None, None) is None
+        if not is_planned(route.dependant, route.body_field is not None)
     ]
     assert unplanned == []
 
