@@ -7,15 +7,11 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-from pydantic_core import to_json
+import orjson
 
 from app.core.requestctx import current_request_meta_or_none
 
 _EXTRA_FIELDS = ("method", "route", "status", "duration_ms", "path", "data_dir", "event_count")
-
-
-def _text(value: object) -> str:
-    return str(value)
 
 
 class JsonFormatter(logging.Formatter):
@@ -36,7 +32,7 @@ class JsonFormatter(logging.Formatter):
                 entry[name] = getattr(record, name)
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return to_json(entry, fallback=_text).decode()
+        return orjson.dumps(entry, default=str).decode()
 
 
 def configure_logging(level: str = "INFO") -> None:
