@@ -1570,6 +1570,7 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await _column_types(conn)
     gc.collect()
     gc.freeze()  # as the service does: start-up objects stay out of the collector's way
+    gc.set_threshold(10_000, *gc.get_threshold()[1:])  # as the service does (GC_YOUNG_THRESHOLD)
     yield
     await pool.close()
 

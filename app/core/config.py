@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, gt=0)
     log_level: str = "INFO"
+    fastapi_telemetry: bool = Field(
+        default=False,
+        description="FastAPI's own OpenTelemetry spans, metrics and logs, to the providers the "
+        "process configures; off, a request does not look the providers up",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:
