@@ -17,15 +17,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
 from decimal import Decimal
 from functools import cache
+from operator import itemgetter
 from typing import Any, Protocol
 from uuid import UUID
 
 import orjson
 from pydantic import BaseModel
 from starlette.responses import Response
+
+
+class Columns(Protocol):
+    """A stored record's values by name: a row, or an ORM object's attributes."""
+
+    def __getitem__(self, name: str, /) -> Any: ...
 
 
 class JsonModel(Protocol):
@@ -71,10 +77,31 @@ def page_of(items: list[Any], next_cursor: str | None) -> dict[str, Any]:
     return {"items": items, "next_cursor": next_cursor}
 
 
-def fields_of(model: type[BaseModel], row: Mapping[str, Any], **values: Any) -> dict[str, Any]:
+@cache
+def field_names(model: type[BaseModel]) -> tuple[str, ...]:
+    """The model's fields in their order (pydantic computes `model_fields` on each access)."""
+    return tuple(model.model_fields)
+
+
+@cache
+def _from_row(model: type[BaseModel], given: tuple[str, ...]) -> tuple[tuple[str, ...], Any]:
+    """The fields of `model` read from the row when `given` are not, and one getter for them."""
+    names = tuple(name for name in field_names(model) if name not in given)
+    if len(names) == 1:  # itemgetter of one name gives the value, not a tuple of one
+        return names, lambda row: (row[names[0]],)
+    return names, itemgetter(*names) if names else (lambda row: ())
+
+
+def fields_of(model: type[BaseModel], row: Columns, **values: Any) -> dict[str, Any]:
     """An answer as `model` shows it, as plain data (see `json_response`): its fields in its
-    order, each from `values` when given there, else from the row's column of the same name."""
-    return {name: values[name] if name in values else row[name] for name in model.model_fields}
+    order, each from `values` when given there, else from the row's column of the same name
+    (read at once, by one getter: a page of 50 accounts took a seventh of its CPU field by
+    field)."""
+    names, get = _from_row(model, tuple(values))
+    answer = dict.fromkeys(field_names(model))  # the model's order, kept by the updates
+    answer.update(zip(names, get(row), strict=True))
+    answer.update(values)
+    return answer
 
 
 @cache

@@ -12,6 +12,7 @@ from uuid import UUID
 from starlette.concurrency import run_in_threadpool
 
 from app.core.db import Database
+from app.core.responses import fields_of
 from app.core.unit_of_work import Unit
 from app.documents import repository as repo
 from app.documents.schemas import Attachment, DocumentRead, ReceivedFile
@@ -76,7 +77,7 @@ async def store(
 
 
 def to_read(row: Mapping[Any, Any]) -> DocumentRead:
-    return DocumentRead.model_validate({name: row[name] for name in DocumentRead.model_fields})
+    return DocumentRead.model_validate(fields_of(DocumentRead, row))
 
 
 async def attached(unit: Unit, attached_to: Attachment) -> list[DocumentRead]:

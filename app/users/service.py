@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -28,7 +27,7 @@ from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
 from app.core.pagination import TimeKeyset
-from app.core.responses import page_of
+from app.core.responses import Columns, fields_of, page_of
 from app.core.security import hash_password, new_secret
 from app.core.sql import Bound
 from app.core.unit_of_work import Unit
@@ -51,19 +50,32 @@ _FIRM_BOUND = ROLES_REQUIRING_FIRM | {Role.lawyer}
 
 def to_read(user: AppUser, now: datetime) -> UserRead:
     """An account as the API shows it, after a change (`user_answer` for a read)."""
-    return UserRead.model_validate(_account(partial(getattr, user), now))
+    return UserRead.model_validate(_account(_Attributes(user), now))
 
 
-def _account(get: Callable[[str], Any], now: datetime) -> dict[str, Any]:
+class _Attributes:
+    """An ORM object's attributes read by name, as a row's columns are."""
+
+    __slots__ = ("of",)
+
+    def __init__(self, of: object) -> None:
+        self.of = of
+
+    def __getitem__(self, name: str) -> Any:
+        return getattr(self.of, name)
+
+
+def _account(stored: Columns, now: datetime) -> dict[str, Any]:
     """An account's answer, each field of `UserRead` in its order: the stored value, or what
     the API shows of it (the lock as of `now`, the dates of disabling as a flag)."""
-    locked_until = get("locked_until")
-    shown = {
-        "scopes": list(get("scopes") or []),
-        "disabled": get("disabled_at") is not None,
-        "locked": locked_until is not None and locked_until > now,
-    }
-    return {name: shown[name] if name in shown else get(name) for name in UserRead.model_fields}
+    locked_until = stored["locked_until"]
+    return fields_of(
+        UserRead,
+        stored,
+        scopes=list(stored["scopes"] or []),
+        disabled=stored["disabled_at"] is not None,
+        locked=locked_until is not None and locked_until > now,
+    )
 
 
 USERS = Source(
@@ -179,7 +191,7 @@ async def _load(unit: Unit, user_id: UUID, *, for_update: bool = False) -> AppUs
 
 def user_answer(row: Mapping[str, Any]) -> dict[str, Any]:
     """An account read by the audited path (`USERS`), as plain data (app/core/responses.py)."""
-    return _account(row.__getitem__, row["now__"])
+    return _account(row, row["now__"])
 
 
 async def read_user(unit: Unit, user_id: UUID) -> dict[str, Any]:
