@@ -225,8 +225,10 @@ class SectionB(_Section):
     """Firm information (questions 9-12)."""
 
     nature_of_practice: list[NatureOfPractice] | None = None
-    lawyers_and_paralegal_partners: int | None = Field(default=None, ge=0)
-    non_lawyer_staff: int | None = Field(default=None, ge=0)
+    # Bounded far above any firm (the largest have a few thousand people): an unbounded number
+    # could be stored beyond what the documents' reader reads exactly (app/core/db.py).
+    lawyers_and_paralegal_partners: int | None = Field(default=None, ge=0, le=100_000)
+    non_lawyer_staff: int | None = Field(default=None, ge=0, le=100_000)
     excess_insurer: str | None = Field(default=None, max_length=200)
     excess_limit_per_claim: MoneyString | None = Field(default=None, ge=0, decimal_places=2)
     excess_limit_aggregate: MoneyString | None = Field(default=None, ge=0, decimal_places=2)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -178,18 +181,61 @@ async def test_the_lane_holds_at_most_its_size_and_closes_with_the_database(app)
 
 
 def test_json_read_from_the_database_parses_as_the_standard_library_does():
-    import json
-
     from app.core.db import parse_json
 
     for text_ in (
         '{"a": [1, 2.5, -0.0, "é\\u00e9", null, true], "b": {"": {}}}',
         '"1755.00"',
         "[]",
-        '{"n": 9223372036854775807}',
+        '{"n": 9223372036854775807, "m": -9223372036854775808}',
+        '["\\ud800"]',  # a lone surrogate, which a json column keeps
     ):
         assert parse_json(text_) == json.loads(text_)
-    assert parse_json('{"n": 123456789012345678901234567890}')["n"] > 2**64  # not refused
+
+
+def _unbounded_integers(schema: dict[str, Any], at: str = "$") -> list[str]:
+    found = []
+    bounded = "maximum" in schema or "exclusiveMaximum" in schema
+    if schema.get("type") == "integer" and not bounded:
+        found.append(at)
+    for key, value in schema.items():
+        if isinstance(value, dict):
+            found += _unbounded_integers(value, f"{at}.{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                if isinstance(item, dict):
+                    found += _unbounded_integers(item, f"{at}.{key}[{i}]")
+    return found
+
+
+def test_no_stored_document_can_hold_an_integer_json_reads_inexactly():
+    """Every integer the API takes into a stored JSON document (a form, a quote's inputs, a
+    notice's facts) has a maximum: orjson, which reads the documents, would read one beyond 64
+    bits as a float (`parse_json`)."""
+    from app.applications.form import ApplicationForm
+    from app.applications.schemas import ApplicationCreate
+    from app.claims_notices.schemas import ClaimsNoticeCreate, CostCreate, MilestoneCreate
+    from app.exemptions.form import ExemptionForm
+    from app.exemptions.schemas import ExemptionCreate, ReviewCreate
+    from app.quotes.schemas import QuoteCreate
+
+    models = (
+        ApplicationForm,
+        ApplicationCreate,
+        ExemptionForm,
+        ExemptionCreate,
+        ReviewCreate,
+        QuoteCreate,
+        ClaimsNoticeCreate,
+        MilestoneCreate,
+        CostCreate,
+    )
+    unbounded = {
+        model.__name__: found
+        for model in models
+        if (found := _unbounded_integers(model.model_json_schema()))
+    }
+    assert unbounded == {}
 
 
 def test_an_answer_built_as_data_is_written_as_its_model_writes_it():
@@ -257,3 +303,30 @@ async def test_a_burst_of_requests_whose_session_ended_does_not_exhaust_the_pool
         elapsed = time.perf_counter() - started
     assert [a.status_code for a in answers] == [401] * 20
     assert elapsed < 10, elapsed
+
+
+async def test_json_is_read_and_written_through_the_one_parser_in_both_paths(app):
+    """JSON and JSONB read on the driver's path (an audited read) and through SQLAlchemy (the
+    ORM) are parsed alike, and SQLAlchemy's JSON parameters are written as before (the driver
+    takes both in text form, app/core/db.py)."""
+    from sqlalchemy import JSON, bindparam, text
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    from app.core.db import fetch_on_pool
+
+    database = app.state.database
+    document = {"n": 9223372036854775807, "s": "é\u00e9", "l": [1, 2.5, None, {"": {}}]}
+    query = Bound(
+        "SELECT CAST(:doc AS jsonb) AS b, CAST(:doc AS json) AS j", {"doc": json.dumps(document)}
+    )
+    [row] = await fetch_on_pool(database, query)
+    assert row["b"] == row["j"] == document
+    async with database.engine.connect() as conn:
+        statement = text("SELECT CAST(:b AS jsonb) AS b, CAST(:j AS json) AS j").bindparams(
+            bindparam("b", type_=JSONB), bindparam("j", type_=JSON)
+        )
+        got = (await conn.execute(statement, {"b": document, "j": [document]})).one()
+        assert (got.b, got.j) == (document, [document])
+    # a value that is not JSON text yet is refused, never written as its Python repr
+    with pytest.raises(DBAPIError):
+        await fetch_on_pool(database, Bound("SELECT CAST(:doc AS jsonb) AS b", {"doc": document}))
