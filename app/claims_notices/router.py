@@ -24,10 +24,10 @@ from app.claims_notices.schemas import (
     MilestoneCreate,
 )
 from app.core.errors import problem_responses
-from app.core.etag import IfMatch, record_response, with_etag
+from app.core.etag import IfMatch, etag_of, record_response, with_etag
 from app.core.idempotency import IdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
-from app.core.responses import model_response
+from app.core.responses import json_response, model_response
 from app.core.routing import DomainRouter
 from app.core.unit_of_work import UnitOfWork, audited_as
 from app.documents.attachments import (
@@ -111,7 +111,7 @@ async def list_claims_notices(
         "updated_since": updated_since,
     }
     page = await service.list_notices(unit, principal, filters=filters, cursor=cursor, limit=limit)
-    return model_response(page)
+    return json_response(page)
 
 
 @router.get(
@@ -137,7 +137,8 @@ async def get_claims_history(
     responses={**problem_responses(401, 403, 404), **with_etag(200)},
 )
 async def get_claims_notice(unit: UnitOfWork, principal: Reader, notice_id: UUID) -> Response:
-    return _answer(await service.read_notice(unit, principal, notice_id))
+    notice = await service.read_notice(unit, principal, notice_id)
+    return json_response(notice, headers={"ETag": etag_of(notice["version"])})
 
 
 @router.patch(

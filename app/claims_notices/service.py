@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -38,7 +38,6 @@ from app.claims_notices.rules import (
     deductible_calls,
 )
 from app.claims_notices.schemas import (
-    CallRead,
     ClaimsHistoryItem,
     ClaimsHistoryRead,
     ClaimsNoticeCreate,
@@ -46,17 +45,14 @@ from app.claims_notices.schemas import (
     ClaimsNoticeUpdate,
     CostCreate,
     CounselAssign,
-    DeductibleRead,
-    FileEntryRead,
     MilestoneCreate,
     NoticeFacts,
-    SublimitRead,
 )
 from app.core.audited import UPDATED_SINCE, conditions, read_page, read_record
 from app.core.clock import today as _today
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
-from app.core.pagination import Page
+from app.core.responses import fields_of, page_of
 from app.core.unit_of_work import Unit
 from app.documents.attachments import (
     Attachment,
@@ -74,13 +70,14 @@ from app.policies.cover import (
     policy_in_force,
 )
 from app.quotes.rules import Deductible
+from app.quotes.schemas import money_text
 from app.users.acting_for import (
     ACTING_ROLES,
     active_user_with_role,
     lawyer_acted_for,
     lawyer_on_record,
 )
-from app.users.whose import lawyer_of
+from app.users.whose import lawyer_answer
 
 FILERS = ACTING_ROLES | {Role.claims}
 STAFF_CHANNELS = frozenset({Channel.paper, Channel.telephone})
@@ -111,109 +108,123 @@ def _facts(notice: Mapping[Any, Any]) -> NoticeFacts:
     )
 
 
-def claim_deductible_of(cover: PolicyCover | None, facts: NoticeFacts) -> ClaimDeductible | None:
+def _deductible_facts(facts: NoticeFacts) -> DeductibleFacts:
+    return DeductibleFacts(
+        counterfeit_instrument=facts.counterfeit_instrument,
+        title_insured_no_levy=facts.title_insured_no_levy,
+        conflict_of_interest=facts.conflict_of_interest,
+        administrative_dismissal=facts.administrative_dismissal,
+    )
+
+
+def claim_deductible_of(
+    cover: PolicyCover | None, facts: DeductibleFacts
+) -> ClaimDeductible | None:
     """The deductible of the claim: the option of the policy in force when the notice was
     received, with the facts that change it (RULES.md §4); none without a policy."""
     if cover is None:
         return None
-    return claim_deductible(
-        Deductible(cover.deductible),
-        DeductibleFacts(
-            counterfeit_instrument=facts.counterfeit_instrument,
-            title_insured_no_levy=facts.title_insured_no_levy,
-            conflict_of_interest=facts.conflict_of_interest,
-            administrative_dismissal=facts.administrative_dismissal,
-        ),
-    )
+    return claim_deductible(Deductible(cover.deductible), facts)
 
 
 def to_read(row: Mapping[Any, Any]) -> ClaimsNoticeRead:
-    """A notice read with its file, calls and cover (`repository.NOTICES`)."""
-    facts = _facts(row)
+    """A notice read with its file, calls and cover (`repository.NOTICES`), after a change."""
+    return ClaimsNoticeRead.model_validate(notice_answer(row))
+
+
+# A notice's facts as answered: every fact, the stored ones over the defaults (read once).
+_FACT_DEFAULTS = NoticeFacts().model_dump(mode="json")
+
+
+def _money_or_none(value: Any) -> str | None:
+    """Money stored in a column (a Decimal) or read from a JSON document (a number)."""
+    return None if value is None else money_text(Decimal(str(value)))
+
+
+def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """`ClaimsNoticeRead` of a notice read with its file, calls and cover (`repository.NOTICES`)
+    as plain data (app/core/responses.py): what was validated when it was written is answered as
+    stored, the deductible and sublimits computed from the facts and the cover (RULES.md §4)."""
+    stored = row["facts"] or {}
+    steps = list(row["social_engineering_steps"] or [])
+    facts = {name: stored.get(name, default) for name, default in _FACT_DEFAULTS.items()}
+    facts["social_engineering_steps"] = steps
     cover = cover_from_document(row["cover__"]) if row["cover__"] else None
-    deductible = claim_deductible_of(cover, facts)
+    deductible = claim_deductible_of(
+        cover,
+        DeductibleFacts(
+            counterfeit_instrument=facts["counterfeit_instrument"],
+            title_insured_no_levy=facts["title_insured_no_levy"],
+            conflict_of_interest=facts["conflict_of_interest"],
+            administrative_dismissal=facts["administrative_dismissal"],
+        ),
+    )
     sublimits = applicable_sublimits(
         SublimitFacts(
-            innocent_party=facts.innocent_party,
-            real_estate=facts.real_estate,
-            social_engineering=facts.social_engineering,
-            social_engineering_steps=frozenset(facts.social_engineering_steps),
-            cybercrime=facts.cybercrime,
+            innocent_party=facts["innocent_party"],
+            real_estate=facts["real_estate"],
+            social_engineering=facts["social_engineering"],
+            social_engineering_steps=frozenset(steps),
+            cybercrime=facts["cybercrime"],
         ),
         innocent_party_limit=cover.innocent_party_limit if cover else INCLUDED_INNOCENT_PARTY,
         real_estate_option=cover.real_estate_option if cover else False,
     )
     entries = row["file__"] or []
     calls = row["calls__"] or []
-    return ClaimsNoticeRead(
-        id=row["id"],
-        reference=row["reference"],
-        lawyer_id=row["lawyer_id"],
-        lawyer=lawyer_of(row, "lawyer_id"),
-        firm_id=row["firm_id"],
-        filed_by_id=row["filed_by_id"],
-        status=row["status"],
-        channel=row["channel"],
-        kind=row["kind"],
+    return fields_of(
+        ClaimsNoticeRead,
+        row,
+        lawyer=lawyer_answer(row, "lawyer_id"),
         received_on=row["reported_on"] if row["status"] != NoticeStatus.draft else None,
-        awareness_date=row["awareness_date"],
-        client_name=row["client_name"],
-        matter_description=row["matter_description"],
-        retainer_date=row["retainer_date"],
-        claimant=row["claimant"],
-        alleged_error=row["alleged_error"],
-        potential_damages=row["potential_damages"],
+        potential_damages=_money_or_none(row["potential_damages"]),
         chronology=row["chronology"] or [],
-        reported_on_section_d=row["reported_on_section_d"],
         facts=facts,
-        policy_id=row["policy_id"],
-        deductible=DeductibleRead(
-            option=Deductible(cover.deductible),
-            amount=deductible.amount,
-            basis=deductible.basis,
-            adjustments=list(deductible.adjustments),
-        )
+        deductible={
+            "option": cover.deductible,
+            "amount": money_text(deductible.amount),
+            "basis": deductible.basis,
+            "adjustments": list(deductible.adjustments),
+        }
         if deductible and cover
         else None,
         sublimits=[
-            SublimitRead(code=s.code, per_claim=s.per_claim, aggregate=s.aggregate, note=s.note)
+            {
+                "code": s.code,
+                "per_claim": money_text(s.per_claim),
+                "aggregate": _money_or_none(s.aggregate),
+                "note": s.note,
+            }
             for s in sublimits
         ],
-        counsel_id=row["counsel_id"],
-        acknowledged_at=row["acknowledged_at"],
         file=[
-            FileEntryRead(
-                id=e["id"],
-                entry_type=e["entry_type"],
-                milestone=e["milestone"],
-                kind=e["cost_kind"],
-                amount=Decimal(str(e["amount"])) if e["amount"] is not None else None,
-                occurred_on=e["occurred_on"],
-                note=e["note"],
-                recorded_by_id=e["recorded_by_id"],
-                created_at=e["created_at"],
-            )
+            {
+                "id": e["id"],
+                "entry_type": e["entry_type"],
+                "milestone": e["milestone"],
+                "kind": e["cost_kind"],
+                "amount": _money_or_none(e["amount"]),
+                "occurred_on": e["occurred_on"],
+                "note": e["note"],
+                "recorded_by_id": e["recorded_by_id"],
+                "created_at": datetime.fromisoformat(e["created_at"]),
+            }
             for e in entries
         ],
         calls=[
-            CallRead(
-                id=c["id"],
-                due_on=c["due_on"],
-                amount=Decimal(str(c["amount"])),
-                cumulative=Decimal(str(c["cumulative"])),
-                trigger=c["trigger"],
-            )
+            {
+                "id": c["id"],
+                "due_on": c["due_on"],
+                "amount": _money_or_none(c["amount"]),
+                "cumulative": _money_or_none(c["cumulative"]),
+                "trigger": c["trigger"],
+            }
             for c in calls
         ],
-        costs_total=sum(
-            (Decimal(str(e["amount"])) for e in entries if e["amount"] is not None), Decimal(0)
+        costs_total=money_text(
+            sum((Decimal(str(e["amount"])) for e in entries if e["amount"] is not None), Decimal(0))
         ),
-        called_total=sum((Decimal(str(c["amount"])) for c in calls), Decimal(0)),
-        submitted_at=row["submitted_at"],
-        closed_at=row["closed_at"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        version=row["version"],
+        called_total=money_text(sum((Decimal(str(c["amount"])) for c in calls), Decimal(0))),
     )
 
 
@@ -463,11 +474,11 @@ async def submit_notice(unit: Unit, principal: Principal, notice_id: UUID) -> Cl
 # Reading
 
 
-async def read_notice(unit: Unit, principal: Principal, notice_id: UUID) -> ClaimsNoticeRead:
+async def read_notice(unit: Unit, principal: Principal, notice_id: UUID) -> dict[str, Any]:
     row = await read_record(
         unit, repo.NOTICES, notice_id, repo.visible_to(principal), action="claims_notice.read"
     )
-    return to_read(row)
+    return notice_answer(row)
 
 
 async def list_notices(
@@ -477,7 +488,7 @@ async def list_notices(
     filters: Mapping[str, Any],
     cursor: str | None,
     limit: int,
-) -> Page[ClaimsNoticeRead]:
+) -> dict[str, Any]:
     rows, next_cursor = await read_page(
         unit,
         repo.NOTICES,
@@ -496,7 +507,7 @@ async def list_notices(
         ),
         filters=filters,
     )
-    return Page(items=[to_read(r) for r in rows], next_cursor=next_cursor)
+    return page_of([notice_answer(r) for r in rows], next_cursor)
 
 
 async def claims_history(unit: Unit, lawyer_id: UUID) -> ClaimsHistoryRead:
@@ -656,7 +667,7 @@ async def _call_what_is_owed(
     if notice.policy_id is None:
         return None
     cover = await policy_cover(unit.db, notice.policy_id)  # the one matched when received
-    deductible = claim_deductible_of(cover, _facts(_columns(notice)))
+    deductible = claim_deductible_of(cover, _deductible_facts(_facts(_columns(notice))))
     if deductible is None:
         return None
     if events is None:

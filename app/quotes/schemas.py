@@ -9,8 +9,13 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 
 from app.quotes.rules import Deductible, InnocentPartySublimit, PaymentPlan
 
-# Money leaves the API as a string with two places ("1755.00"), never a JSON number.
-MoneyOut = Annotated[Decimal, PlainSerializer(lambda v: f"{v:.2f}", return_type=str)]
+
+def money_text(value: Decimal) -> str:
+    """Money as the API writes it: a string with two places ("1755.00"), never a JSON number."""
+    return f"{value:.2f}"
+
+
+MoneyOut = Annotated[Decimal, PlainSerializer(money_text, return_type=str)]
 # Money in: documented as a decimal string ("1755.00"); a JSON number is read exactly too.
 MONEY_STRING = WithJsonSchema(
     {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$", "examples": ["1755.00"]}

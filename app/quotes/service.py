@@ -18,7 +18,7 @@ from app.quotes import repository as repo
 from app.quotes.publishing import RateTableSummary, rate_tables, refresh_published
 from app.quotes.rate_tables import available_years, load_rate_table
 from app.quotes.rules import QuoteInput, QuoteInputError, compute_quote
-from app.quotes.schemas import QuoteCreate, QuoteRead
+from app.quotes.schemas import QuoteCreate, QuoteRead, money_text
 from app.users.acting_for import lawyer_acted_for
 
 INPUT_FIELDS = (
@@ -40,10 +40,6 @@ def _json_value(value: Any) -> Any:
     if isinstance(value, Enum):
         return value.value
     return value.isoformat() if isinstance(value, date) else value
-
-
-def _money(value: Any) -> str:
-    return f"{value:.2f}"
 
 
 def quote_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -117,14 +113,14 @@ async def price_and_store(
         "effective_date": inp.effective_date,
         "inputs": inputs,
         "lines": [
-            {"code": ln.code, "description": ln.description, "amount": _money(ln.amount)}
+            {"code": ln.code, "description": ln.description, "amount": money_text(ln.amount)}
             for ln in result.lines
         ],
         "premium": result.premium,
         "tax": result.tax,
         "total": result.total,
         "instalments": [
-            {"due_date": i.due_date.isoformat(), "amount": _money(i.amount)}
+            {"due_date": i.due_date.isoformat(), "amount": money_text(i.amount)}
             for i in result.instalments
         ],
     }
@@ -134,7 +130,7 @@ async def price_and_store(
         resource_type="quote",
         resource_id=quote_id,
         subjects=[owner_id],
-        details={"after": {**inputs, "lawyer_id": owner_id, "total": _money(result.total)}},
+        details={"after": {**inputs, "lawyer_id": owner_id, "total": money_text(result.total)}},
     )
     return to_read(values)
 

@@ -538,3 +538,65 @@ async def test_an_expired_key_starts_afresh(app, client):
     later = await client.post("/claims-notices", json=MATTER, headers={**me, **attempt})
     assert later.status_code == 201 and later.json()["id"] != first.json()["id"]
     assert "idempotent-replayed" not in later.headers
+
+
+async def test_a_notice_read_back_is_byte_for_byte_what_its_last_change_answered(app, client):
+    """Reads answer the stored row as data (app/core/responses.py), changes the validated
+    model: a notice with sublimits, then acknowledged, costs (cents included), milestones and the
+    calls they make, a changed fact that changes the deductible, counsel, a closing."""
+    _, me, _ = await _policy(app, client)
+    lawyer_id = await _lawyer_id(client, me)
+    staff = await claims_staff(app, client)
+    steps = ["written_instructions", "changes_confirmed"]
+    created = await client.post(  # entered from paper, received while the policy is in force
+        "/claims-notices",
+        json={
+            **MATTER,
+            "lawyer_id": lawyer_id,
+            "channel": "paper",
+            "received_on": "2025-06-02",
+            "potential_damages": "12500.5",
+            "facts": {"social_engineering": True, "social_engineering_steps": steps},
+        },
+        headers={**staff, **key()},
+    )
+    url = created.headers["location"]
+
+    async def read_back(answer):
+        assert answer.status_code in (200, 201), answer.text
+        read = await client.get(url, headers=staff)
+        assert read.content == answer.content
+        assert read.headers["etag"] == answer.headers["etag"]
+        listed = await client.get(f"/claims-notices?lawyer_id={lawyer_id}", headers=staff)
+        assert listed.content == b'{"items":[' + answer.content + b'],"next_cursor":null}'
+        return read.json()
+
+    body = await read_back(created)
+    assert body["potential_damages"] == "12500.50" and body["sublimits"]
+    await read_back(await client.post(f"{url}/acknowledge", headers=staff))
+    counsel = await make_user(app, role="claims")
+    await read_back(
+        await client.post(f"{url}/counsel", json={"counsel_id": str(counsel["id"])}, headers=staff)
+    )
+    for path, entry in (
+        ("costs", {"kind": "investigation", "amount": "1000.10", "occurred_on": "2025-06-10"}),
+        ("milestones", {"milestone": "defence_filed", "occurred_on": "2025-07-01"}),
+        ("costs", {"kind": "defence", "amount": "3000", "occurred_on": "2025-07-15"}),
+    ):
+        body = await read_back(await client.post(f"{url}/{path}", json=entry, headers=staff))
+    assert [c["amount"] for c in body["calls"]] == ["1000.10", "1499.90"]
+    assert body["file"][0]["amount"] == "1000.10" and body["costs_total"] == "4000.10"
+    changed = await client.patch(
+        url,
+        json={"facts": {"conflict_of_interest": True}},
+        headers={**staff, "If-Match": (await client.get(url, headers=staff)).headers["etag"]},
+    )
+    body = await read_back(changed)
+    assert body["deductible"]["adjustments"] == ["conflict_of_interest"]
+    for milestone, on in (("payment_due", "2025-10-02"), ("closed", "2025-10-30")):
+        body = await read_back(
+            await client.post(
+                f"{url}/milestones", json={"milestone": milestone, "occurred_on": on}, headers=staff
+            )
+        )
+    assert body["status"] == "closed"
