@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -37,15 +37,12 @@ from app.payments.rules import balance as ledger_balance
 from app.payments.rules import owed as ledger_owed
 from app.payments.rules import received as ledger_received
 from app.payments.schemas import (
-    AccountRead,
     DelinquentRead,
-    LedgerEntryRead,
-    ReceivableRead,
-    RefundRead,
 )
 from app.policies.cover import adjustments_of, policy_billing
 from app.quotes.pricing import stored_quote
-from app.users.whose import lawyer_of
+from app.quotes.schemas import money_text
+from app.users.whose import lawyer_answer, lawyer_of
 
 ZERO = Decimal("0.00")
 ACCOUNT = "payment_account"
@@ -288,17 +285,57 @@ def _receivables(parts: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def _receivable_read(r: Mapping[str, Any]) -> ReceivableRead:
-    return ReceivableRead.model_validate({**r, "unpaid": max(r["unpaid"], ZERO)})
+def _receivable_answer(r: Mapping[str, Any]) -> dict[str, Any]:
+    """`ReceivableRead` of a receivable of `_receivables` as plain data (app/core/responses.py)."""
+    return {
+        "id": r["id"],
+        "kind": r["kind"],
+        "due_on": r["due_on"],
+        "scheduled_on": r["scheduled_on"],
+        "amount": money_text(r["amount"]),
+        "unpaid": money_text(max(r["unpaid"], ZERO)),
+        "status": r["status"],
+    }
+
+
+def _entry_answer(e: Mapping[str, Any]) -> dict[str, Any]:
+    """`LedgerEntryRead` of a ledger entry of `repo.ACCOUNT` (its amount as text, its time in
+    UTC) as plain data; the time parsed, so that it is written as the model writes it."""
+    return {
+        "seq": e["seq"],
+        "kind": e["kind"],
+        "amount": money_text(Decimal(e["amount"])),
+        "receivable_id": e["receivable_id"],
+        "payor": e["payor"],
+        "processor_reference": e["processor_reference"],
+        "note": e["note"],
+        "created_at": datetime.fromisoformat(e["created_at"]),
+    }
+
+
+def _refund_answer(f: Mapping[str, Any]) -> dict[str, Any]:
+    """`RefundRead` of a refund of `repo.ACCOUNT` as plain data (see `_entry_answer`)."""
+    return {
+        "id": f["id"],
+        "payor": f["payor"],
+        "payee": f["payee"],
+        "amount": money_text(Decimal(f["amount"])),
+        "status": f["status"],
+        "reason": f["reason"],
+        "processor_reference": f["processor_reference"],
+        "failure_reason": f["failure_reason"],
+        "created_at": datetime.fromisoformat(f["created_at"]),
+    }
 
 
 def _rule_entries(entries: Sequence[Mapping[str, Any]]) -> list[RuleEntry]:
     return [RuleEntry(EntryKind(e["kind"]), Decimal(e["amount"])) for e in entries]
 
 
-async def read_account(unit: Unit, principal: Principal, policy_id: UUID) -> AccountRead:
+async def read_account(unit: Unit, principal: Principal, policy_id: UUID) -> dict[str, Any]:
     """The account as it stands, in one statement (`repo.ACCOUNT`); opened or brought up to
-    date first only when something is waiting (its opening, a mid-term change, a call)."""
+    date first only when something is waiting (its opening, a mid-term change, a call).
+    Answered as `AccountRead` shows it, as plain data (app/core/responses.py)."""
     [probe] = await unit.probe(repo.account_probe(principal, policy_id))
     if not probe["visible__"]:
         raise _no_such_policy(policy_id)
@@ -309,21 +346,23 @@ async def read_account(unit: Unit, principal: Principal, policy_id: UUID) -> Acc
     )
     rows, calls = _receivables(row["receivables__"]), _receivables(row["calls__"])
     rules = _rule_entries(row["ledger__"])
-    return AccountRead(
-        policy_id=policy_id,
-        lawyer_id=row["lawyer_id"],
-        lawyer=lawyer_of(row, "lawyer_id"),
-        payment_status=row["status"],
-        balance=ledger_balance(rules),
-        owed=ledger_owed(rules),
-        received=ledger_received(rules),
-        due_now=due_now(rows, today(), delinquent=row["status"] == AccountStatus.delinquent),
-        receivables=[_receivable_read(r) for r in rows],
-        ledger=[LedgerEntryRead.model_validate(e) for e in row["ledger__"]],
-        deductible_calls=[_receivable_read(r) for r in calls],
-        deductible_balance=ledger_balance(_rule_entries(row["call_ledger__"])),
-        refunds=[RefundRead.model_validate(f) for f in row["refunds__"]],
-    )
+    return {
+        "policy_id": policy_id,
+        "lawyer_id": row["lawyer_id"],
+        "lawyer": lawyer_answer(row, "lawyer_id"),
+        "payment_status": row["status"],
+        "balance": money_text(ledger_balance(rules)),
+        "owed": money_text(ledger_owed(rules)),
+        "received": money_text(ledger_received(rules)),
+        "due_now": money_text(
+            due_now(rows, today(), delinquent=row["status"] == AccountStatus.delinquent)
+        ),
+        "receivables": [_receivable_answer(r) for r in rows],
+        "ledger": [_entry_answer(e) for e in row["ledger__"]],
+        "deductible_calls": [_receivable_answer(r) for r in calls],
+        "deductible_balance": money_text(ledger_balance(_rule_entries(row["call_ledger__"]))),
+        "refunds": [_refund_answer(f) for f in row["refunds__"]],
+    }
 
 
 async def list_delinquent(

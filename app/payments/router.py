@@ -121,7 +121,7 @@ async def get_payment_authorization(
     responses=problem_responses(401, 403, 404),
 )
 async def get_payment_account(unit: UnitOfWork, principal: Reader, policy_id: UUID) -> Response:
-    return model_response(await accounts.read_account(unit, principal, policy_id))
+    return json_response(await accounts.read_account(unit, principal, policy_id))
 
 
 @router.get(

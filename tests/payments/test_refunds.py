@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from app.payments.processor import SimulatedProcessor
+from app.payments.schemas import AccountRead
 from tests.exemptions.test_api import _paper_exemption
 from tests.factories import bearer, user_token
 from tests.payments.test_api import key, pad, scalar, setup
@@ -27,6 +28,8 @@ async def exempt(app: Any, client: Any, me: dict[str, str]) -> None:
 async def account(client: Any, policy_id: str, headers: dict[str, str]) -> dict[str, Any]:
     answer = await client.get(f"/payments/accounts/{policy_id}", headers=headers)
     assert answer.status_code == 200, answer.text
+    # answered as data (app/core/responses.py): byte for byte what its model writes of it
+    assert answer.content == AccountRead.model_validate(answer.json()).model_dump_json().encode()
     return answer.json()
 
 
