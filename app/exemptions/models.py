@@ -62,6 +62,9 @@ class Exemption(Base):
     status: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     form: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # the version of the form's model that wrote `form` (its schema's fingerprint); a form
+    # written by the current version is answered as stored (app/core/responses.py)
+    form_schema: Mapped[str | None] = mapped_column(String(16))
     # from the form, kept once submitted: what "in force on a day" reads
     effective_date: Mapped[date | None] = mapped_column(Date)
     # what the coverage while exempt depends on besides the form, gathered when it was saved:

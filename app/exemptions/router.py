@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import Depends, Query, Request, Response, status
@@ -12,7 +12,7 @@ from app.accounts.roles import Role
 from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import IfMatch, etag_of, record_response, with_etag
+from app.core.etag import IfMatch, etag_of, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import json_response, model_response
 from app.core.routing import DomainRouter
@@ -46,8 +46,12 @@ Reader = Annotated[Principal, Depends(require_access("exemptions:read", frozense
 Reviewer = Annotated[Principal, Depends(require_role(Role.customer_service, Role.underwriter))]
 
 
-def _answer(exemption: ExemptionRead, status_code: int = 200) -> Response:
-    return record_response(exemption, collection="/exemptions", status_code=status_code)
+def _answer(exemption: dict[str, Any], status_code: int = 200) -> Response:
+    """The exemption answered with its ETag (and its Location when created)."""
+    headers = {"ETag": etag_of(exemption["version"])}
+    if status_code == 201:
+        headers["Location"] = f"/exemptions/{exemption['id']}"
+    return json_response(exemption, status_code=status_code, headers=headers)
 
 
 @router.post(

@@ -5,6 +5,7 @@ the end of an exemption when the lawyer returns to practice."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -20,7 +21,7 @@ from app.core.clock import today as _today
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
-from app.core.responses import fields_of, page_of
+from app.core.responses import fields_of, page_of, schema_fingerprint, stored_document
 from app.core.unit_of_work import Unit
 from app.documents.attachments import (
     Attachment,
@@ -31,7 +32,7 @@ from app.documents.attachments import (
     receive_upload,
 )
 from app.exemptions import repository as repo
-from app.exemptions.form import ExemptionForm
+from app.exemptions.form import ExemptionForm, Reason
 from app.exemptions.models import Exemption, ExemptionStatus
 from app.exemptions.rules import (
     PRACTICE_AGGREGATE,
@@ -74,14 +75,24 @@ def _state(status: str) -> str:
     )
 
 
-def _coverage(form: ExemptionForm, facts: Mapping[str, Any]) -> CoverageRead | None:
-    if form.reason is None or form.effective_date is None:
+def _coverage(
+    form: ExemptionForm | Mapping[str, Any], facts: Mapping[str, Any]
+) -> CoverageRead | None:
+    """The coverage while exempt of a form (a model, or a document its current version wrote),
+    as `CoverageRead` shows it; None until the reason and effective date are given."""
+    if isinstance(form, ExemptionForm):
+        reason, effective_date = form.reason, form.effective_date
+    else:
+        given, on = form.get("reason"), form.get("effective_date")
+        reason = Reason(given) if given is not None else None
+        effective_date = date.fromisoformat(on) if on is not None else None
+    if reason is None or effective_date is None:
         return None
     current = facts.get("current_deductible")
     coverage = coverage_while_exempt(
-        form.reason,
+        reason,
         previously_covered=bool(facts.get("previously_covered")),
-        starts_at_year_start=(form.effective_date.month, form.effective_date.day) == (1, 1),
+        starts_at_year_start=(effective_date.month, effective_date.day) == (1, 1),
         current_policy=PolicyLimits(
             PRACTICE_PER_CLAIM, PRACTICE_AGGREGATE, DEDUCTIBLE_AMOUNTS[Deductible(current)]
         )
@@ -99,14 +110,11 @@ def _coverage(form: ExemptionForm, facts: Mapping[str, Any]) -> CoverageRead | N
     )
 
 
-def to_read(row: Mapping[Any, Any]) -> ExemptionRead:
-    return ExemptionRead.model_validate(exemption_answer(row))
-
-
 def exemption_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """`to_read` as plain data, for reads (app/core/responses.py); the form still validated (one
-    stored by an earlier version takes the fields added since), the coverage computed."""
-    form = ExemptionForm.model_validate(row["form"])
+    """`to_read` as plain data, for reads (app/core/responses.py): the form as stored when the
+    current version of its model wrote it (else validated again, taking the fields added since),
+    the coverage computed."""
+    form = stored_document(ExemptionForm, row["form"], row["form_schema"])
     refund = row["refund"]
     return fields_of(
         ExemptionRead,
@@ -119,9 +127,10 @@ def exemption_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     )
 
 
-async def _reread(unit: Unit, exemption: Exemption) -> ExemptionRead:
-    """The exemption as saved (the database's clock and version included)."""
-    return to_read(await reread(unit, repo.EXEMPTIONS, exemption.id))
+async def _reread(unit: Unit, exemption: Exemption) -> dict[str, Any]:
+    """The exemption as saved (the database's clock and version included), answered as a read
+    answers it (its form in stored order), so that reads and changes agree byte for byte."""
+    return exemption_answer(await reread(unit, repo.EXEMPTIONS, exemption.id))
 
 
 async def _refresh_facts(unit: Unit, exemption: Exemption, form: ExemptionForm) -> None:
@@ -153,7 +162,7 @@ def _invalid_form(exc: ValidationError) -> InvalidInput:
 
 async def create_exemption(
     unit: Unit, principal: Principal, body: ExemptionCreate
-) -> ExemptionRead:
+) -> dict[str, Any]:
     errors: list[FieldError] = []
     if principal.role is Role.lawyer:
         if body.lawyer_id not in (None, principal.user_id):
@@ -175,6 +184,7 @@ async def create_exemption(
         status=ExemptionStatus.draft,
         channel=body.channel,
         form=body.form.model_dump(mode="json"),
+        form_schema=schema_fingerprint(ExemptionForm),
         received_on=body.received_on,
     )
     await _refresh_facts(unit, exemption, body.form)
@@ -225,7 +235,7 @@ async def update_exemption(
     exemption_id: UUID,
     body: ExemptionUpdate,
     if_match: str | None,
-) -> ExemptionRead:
+) -> dict[str, Any]:
     exemption = await _load(unit, principal, exemption_id)
     _may_file(principal, exemption)
     require_if_match(if_match, exemption.version)
@@ -234,6 +244,7 @@ async def update_exemption(
     before = dict(exemption.form)
     form = _merge(exemption.form, body.form)
     exemption.form = form.model_dump(mode="json")
+    exemption.form_schema = schema_fingerprint(ExemptionForm)
     await _refresh_facts(unit, exemption, form)
     await unit.db.flush()
     unit.audit.record_change(
@@ -251,7 +262,7 @@ async def update_exemption(
 # Submission, review, the return of premium
 
 
-async def submit_exemption(unit: Unit, principal: Principal, exemption_id: UUID) -> ExemptionRead:
+async def submit_exemption(unit: Unit, principal: Principal, exemption_id: UUID) -> dict[str, Any]:
     """Every rule at once (422 naming each field), then: waiting for staff to check proof or
     pro bono services, or accepted at once (ending the year's policy with its refund)."""
     exemption = await _load(unit, principal, exemption_id)
@@ -367,7 +378,7 @@ async def _return_premium(
 
 async def review_exemption(
     unit: Unit, principal: Principal, exemption_id: UUID, body: ReviewCreate
-) -> ExemptionRead:
+) -> dict[str, Any]:
     """Staff checked the proof of coverage (or the pro bono services): accepted (the return of
     premium follows) or refused with a reason."""
     exemption = await _load(unit, principal, exemption_id)
@@ -401,7 +412,7 @@ async def review_exemption(
 
 async def end_exemption(
     unit: Unit, principal: Principal, exemption_id: UUID, body: ExemptionEnd
-) -> ExemptionRead:
+) -> dict[str, Any]:
     """The lawyer's practice status changes: the exemption is no longer in force from that day
     (an application for the period after it can then be submitted)."""
     exemption = await _load(unit, principal, exemption_id)

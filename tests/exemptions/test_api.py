@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.exemptions.schemas import ExemptionRead
 from tests.applications.test_api import _start, form_json
 from tests.documents.test_content import MINIMAL_PDF
 from tests.factories import audit_events, bearer, login, make_firm, make_user, user_token
@@ -389,6 +390,8 @@ async def test_an_exemption_read_back_is_byte_for_byte_what_its_last_change_answ
         assert answer.status_code in (200, 201), answer.text
         read = await client.get(url, headers=staff)
         assert read.content == answer.content
+        # the values its model would write (the form's fields in stored order)
+        assert read.json() == ExemptionRead.model_validate(read.json()).model_dump(mode="json")
         listed = await client.get(f"/exemptions?lawyer_id={lawyer_id}", headers=staff)
         assert listed.content == b'{"items":[' + answer.content + b'],"next_cursor":null}'
         return read.json()
