@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from app.exemptions.form import ExemptionForm
 from app.exemptions.schemas import ExemptionRead
 from tests.applications.test_api import _start, form_json
 from tests.documents.test_content import MINIMAL_PDF
@@ -399,3 +400,28 @@ async def test_an_exemption_read_back_is_byte_for_byte_what_its_last_change_answ
     await read_back(draft)
     submitted = await read_back(await client.post(f"{url}/submit", headers=staff))
     assert submitted["refund"]["policy_id"] == policy_id and submitted["coverage"]
+
+
+async def test_a_form_stored_by_an_earlier_version_is_answered_by_the_current_one(app, client):
+    """A form written before its model changed (another fingerprint, here none and a field
+    missing) is validated again when read: the field added since comes with its default, and
+    the coverage is still computed from it."""
+    from sqlalchemy import text
+
+    _, token = await user_token(app, client)
+    me = bearer(token)
+    lawyer_id = (await client.get("/users/me", headers=me)).json()["id"]
+    draft, _ = await _draft(client, me, lawyer_id=lawyer_id, form=form("a", telephone="416"))
+    assert draft["form"]["telephone"] == "416" and draft["coverage"] is not None
+    async with app.state.database.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE exemption SET form_schema = NULL, form = form - 'telephone' WHERE id = :id"
+            ),
+            {"id": draft["id"]},
+        )
+    read = await client.get(f"/exemptions/{draft['id']}", headers=me)
+    assert read.status_code == 200, read.text
+    assert read.json()["form"]["telephone"] is None
+    assert read.json()["coverage"] == draft["coverage"]
+    assert list(read.json()["form"]) == list(ExemptionForm.model_fields)  # the model's order
