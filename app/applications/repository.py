@@ -28,7 +28,11 @@ LODGED = (ApplicationStatus.submitted, ApplicationStatus.approved)
 APPLICATIONS = Source(
     "application",
     f"application AS r {lawyer_join('r.owner_id')}",
-    columns=f"r.*, {quote_document_sql('r.quote_id')} AS quote_document__,"
+    # the columns `service.application_answer` answers, not `r.*` (see `answered_columns`)
+    columns="r.id, r.owner_id, r.firm_id, r.program_year, r.status, r.form, r.form_schema,"
+    " r.submitted_at, r.decided_at, r.decision_note, r.tax_certificate_confirmed_at,"
+    " r.created_at, r.updated_at, r.version,"
+    f" {quote_document_sql('r.quote_id')} AS quote_document__,"
     f" {issued_policy_sql('r.id')} AS policy_document__, {LAWYER_COLUMNS}",
 )
 

@@ -12,10 +12,16 @@ from app.audit.schemas import AuditEventRead
 from app.core.audit_chain import GENESIS, event_mac, fold_chain
 from app.core.audited import ALL, Source, read_page
 from app.core.pagination import SeqKeyset
-from app.core.responses import fields_of, page_of
+from app.core.responses import answered_columns, fields_of, page_of
 from app.core.unit_of_work import Unit
 
-EVENTS = Source("audit_event", "audit_event AS r", subject=None, keyset=SeqKeyset())
+EVENTS = Source(
+    "audit_event",
+    "audit_event AS r",
+    columns=answered_columns(AuditEventRead),  # not its MAC nor its seal
+    subject=None,
+    keyset=SeqKeyset(),
+)
 
 
 async def list_events(

@@ -11,8 +11,10 @@ from app.accounts.roles import Role
 from app.auth.principal import Principal
 from app.core.audited import Source
 from app.core.pagination import TimeKeyset
+from app.core.responses import answered_columns
 from app.core.sql import Bound, as_clause
 from app.policies.models import MidTermChange, Policy
+from app.policies.schemas import PolicyDetail
 from app.users.acting_for import lawyer_records_visible
 from app.users.whose import LAWYER_COLUMNS, lawyer_join
 
@@ -21,7 +23,7 @@ POLICY_READERS = frozenset({Role.customer_service, Role.underwriter, Role.financ
 POLICIES = Source(
     "policy",
     f"policy AS r {lawyer_join('r.lawyer_id')}",
-    columns=f"r.*, {LAWYER_COLUMNS}",
+    columns=f"{answered_columns(PolicyDetail, besides=('lawyer',))}, {LAWYER_COLUMNS}",
     subject="lawyer_id",
     keyset=TimeKeyset("issued_at"),
 )

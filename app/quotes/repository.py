@@ -19,7 +19,13 @@ from app.quotes.models import Quote
 from app.users.acting_for import lawyer_records_visible
 
 QUOTE_READERS = frozenset({Role.customer_service, Role.underwriter, Role.finance})
-QUOTES = Source("quote", "quote AS r")
+# the columns `service.quote_answer` answers, not `r.*` (see app/core/responses.py)
+QUOTES = Source(
+    "quote",
+    "quote AS r",
+    columns="r.id, r.owner_id, r.inputs, r.lines, r.premium, r.tax, r.total, r.instalments,"
+    " r.rate_table_version, r.created_at",
+)
 _quote = cast(Table, Quote.__table__)
 
 

@@ -27,7 +27,7 @@ from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
 from app.core.pagination import TimeKeyset
-from app.core.responses import Columns, fields_of, page_of
+from app.core.responses import Columns, answered_columns, fields_of, page_of
 from app.core.security import hash_password, new_secret
 from app.core.sql import Bound
 from app.core.unit_of_work import Unit
@@ -65,6 +65,10 @@ class _Attributes:
         return getattr(self.of, name)
 
 
+# The fields of an account's answer that show a stored value otherwise (see `_account`).
+_SHOWN = ("scopes", "disabled", "locked")
+
+
 def _account(stored: Columns, now: datetime) -> dict[str, Any]:
     """An account's answer, each field of `UserRead` in its order: the stored value, or what
     the API shows of it (the lock as of `now`, the dates of disabling as a flag)."""
@@ -81,7 +85,9 @@ def _account(stored: Columns, now: datetime) -> dict[str, Any]:
 USERS = Source(
     "user",
     "app_user AS r",
-    columns="r.*, now() AS now__",
+    # what an account's answer shows, its lock and disabling as stored; never its secrets
+    columns=f"{answered_columns(UserRead, besides=_SHOWN)}, r.scopes, r.disabled_at,"
+    " r.locked_until, now() AS now__",
     subject="id",
     keyset=TimeKeyset(newest_first=False),
 )
