@@ -55,7 +55,7 @@ from app.policies.history import new_lawyer_tier_years, years_part_time_lost
 from app.policies.issuance import (
     PolicyTerms,
     issue_policy,
-    issued_policy_from_document,
+    issued_policy_answer,
 )
 from app.quotes.pricing import (
     price_and_store,
@@ -161,8 +161,7 @@ def application_answer(app: Mapping[Any, Any]) -> dict[str, Any]:
         "status": app["status"],
         "form": stored_document(ApplicationForm, app["form"], app["form_schema"]),
         "quote": quote_answer_of_document(quote) if quote else None,
-        # a dataclass of PolicyRead's fields in its order, values typed: written as it would be
-        "policy": issued_policy_from_document(policy) if policy else None,
+        "policy": issued_policy_answer(policy) if policy else None,
         "submitted_at": app["submitted_at"],
         "decided_at": app["decided_at"],
         "decision_note": app["decision_note"],

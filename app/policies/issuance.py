@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -13,11 +12,10 @@ from app.core.unit_of_work import Unit
 from app.policies.models import Policy, RealEstateStatus
 
 __all__ = [
-    "IssuedPolicy",
     "PolicyTerms",
     "RealEstateStatus",
     "issue_policy",
-    "issued_policy_from_document",
+    "issued_policy_answer",
     "issued_policy_sql",
 ]
 from app.quotes.pricing import StoredQuote
@@ -38,19 +36,6 @@ class PolicyTerms:
     real_estate: bool
     part_time: bool
     quote: StoredQuote
-
-
-@dataclass(frozen=True)
-class IssuedPolicy:
-    id: UUID
-    program_year: int
-    effective_date: date
-    deductible: str
-    real_estate_status: str
-    premium: Decimal
-    tax: Decimal
-    total: Decimal
-    issued_at: datetime
 
 
 async def issue_policy(unit: Unit, terms: PolicyTerms) -> UUID:
@@ -95,7 +80,7 @@ async def issue_policy(unit: Unit, terms: PolicyTerms) -> UUID:
 
 def issued_policy_sql(application_id: str) -> str:
     """SQL: the policy the application with the id in column `application_id` issued, as one
-    JSON document (money as strings), or NULL; read it back with `issued_policy_from_document`."""
+    JSON document (money as strings), or NULL; answered by `issued_policy_answer`."""
     return (
         "(SELECT jsonb_build_object('id', p.id, 'program_year', p.program_year,"  # noqa: S608 (constants)
         " 'effective_date', p.effective_date, 'deductible', p.deductible,"
@@ -105,15 +90,19 @@ def issued_policy_sql(application_id: str) -> str:
     )
 
 
-def issued_policy_from_document(document: dict[str, Any]) -> IssuedPolicy:
-    return IssuedPolicy(
-        id=UUID(document["id"]),
-        program_year=int(document["program_year"]),
-        effective_date=date.fromisoformat(document["effective_date"]),
-        deductible=document["deductible"],
-        real_estate_status=document["real_estate_status"],
-        premium=Decimal(document["premium"]),
-        tax=Decimal(document["tax"]),
-        total=Decimal(document["total"]),
-        issued_at=datetime.fromisoformat(document["issued_at"]),
-    )
+def issued_policy_answer(document: dict[str, Any]) -> dict[str, Any]:
+    """An `issued_policy_sql` document as the applications' `PolicyRead` shows it, as plain data
+    (app/core/responses.py), its fields in the model's order: the id, date and money (numeric
+    text with its two places) as written in JSON, which is how the model writes them; the time
+    read back, so that it is written in UTC with `Z` as the model writes it."""
+    return {
+        "id": document["id"],
+        "program_year": document["program_year"],
+        "effective_date": document["effective_date"],
+        "deductible": document["deductible"],
+        "real_estate_status": document["real_estate_status"],
+        "premium": document["premium"],
+        "tax": document["tax"],
+        "total": document["total"],
+        "issued_at": datetime.fromisoformat(document["issued_at"]),
+    }

@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import text
 
+from app.applications.schemas import ApplicationRead
 from tests.applications.test_rules import complete
 from tests.claims_notices.support import claims_staff, paper_notice
 from tests.factories import audit_events, bearer, login, make_firm, make_user, user_token
@@ -312,6 +313,8 @@ async def test_an_application_read_back_is_byte_for_byte_what_its_last_change_an
         assert answer.status_code in (200, 201), answer.text
         read = await client.get(answer.headers.get("location", url), headers=me)
         assert read.content == answer.content
+        # the values its model writes (its quote and policy included; the form in stored order)
+        assert read.json() == ApplicationRead.model_validate(read.json()).model_dump(mode="json")
         listed = await client.get("/applications?limit=50", headers=me)
         assert listed.content == b'{"items":[' + answer.content + b'],"next_cursor":null}'
         return answer
