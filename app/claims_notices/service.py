@@ -108,12 +108,13 @@ def _facts(notice: Mapping[Any, Any]) -> NoticeFacts:
     )
 
 
-def _deductible_facts(facts: NoticeFacts) -> DeductibleFacts:
+def _deductible_facts(facts: Mapping[str, Any]) -> DeductibleFacts:
+    """The facts that change a claim's deductible, of a notice's facts (as answered)."""
     return DeductibleFacts(
-        counterfeit_instrument=facts.counterfeit_instrument,
-        title_insured_no_levy=facts.title_insured_no_levy,
-        conflict_of_interest=facts.conflict_of_interest,
-        administrative_dismissal=facts.administrative_dismissal,
+        counterfeit_instrument=facts["counterfeit_instrument"],
+        title_insured_no_levy=facts["title_insured_no_levy"],
+        conflict_of_interest=facts["conflict_of_interest"],
+        administrative_dismissal=facts["administrative_dismissal"],
     )
 
 
@@ -150,15 +151,7 @@ def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     facts = {name: stored.get(name, default) for name, default in _FACT_DEFAULTS.items()}
     facts["social_engineering_steps"] = steps
     cover = cover_from_document(row["cover__"]) if row["cover__"] else None
-    deductible = claim_deductible_of(
-        cover,
-        DeductibleFacts(
-            counterfeit_instrument=facts["counterfeit_instrument"],
-            title_insured_no_levy=facts["title_insured_no_levy"],
-            conflict_of_interest=facts["conflict_of_interest"],
-            administrative_dismissal=facts["administrative_dismissal"],
-        ),
-    )
+    deductible = claim_deductible_of(cover, _deductible_facts(facts))
     sublimits = applicable_sublimits(
         SublimitFacts(
             innocent_party=facts["innocent_party"],
@@ -667,7 +660,8 @@ async def _call_what_is_owed(
     if notice.policy_id is None:
         return None
     cover = await policy_cover(unit.db, notice.policy_id)  # the one matched when received
-    deductible = claim_deductible_of(cover, _deductible_facts(_facts(_columns(notice))))
+    facts = _facts(_columns(notice)).model_dump()
+    deductible = claim_deductible_of(cover, _deductible_facts(facts))
     if deductible is None:
         return None
     if events is None:
