@@ -22,12 +22,13 @@ from app.core.audited import (
     contains,
     read_page,
     read_record,
+    reread,
 )
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
 from app.core.pagination import TimeKeyset
-from app.core.responses import Columns, answered_columns, fields_of, page_of
+from app.core.responses import answered_columns, fields_of, page_of
 from app.core.security import hash_password, new_secret
 from app.core.sql import Bound
 from app.core.unit_of_work import Unit
@@ -48,49 +49,24 @@ RIGHTS_FIELDS = ("role", "firm_id", "scopes")
 _FIRM_BOUND = ROLES_REQUIRING_FIRM | {Role.lawyer}
 
 
-def to_read(user: AppUser, now: datetime) -> UserRead:
-    """An account as the API shows it, after a change (`user_answer` for a read)."""
-    return UserRead.model_validate(_account(_Attributes(user), now))
-
-
-class _Attributes:
-    """An ORM object's attributes read by name, as a row's columns are."""
-
-    __slots__ = ("of",)
-
-    def __init__(self, of: object) -> None:
-        self.of = of
-
-    def __getitem__(self, name: str) -> Any:
-        return getattr(self.of, name)
-
-
-# The fields of an account's answer that show a stored value otherwise (see `_account`).
+# The fields of an account's answer that show a stored value otherwise: computed in SQL.
 _SHOWN = ("scopes", "disabled", "locked")
-
-
-def _account(stored: Columns, now: datetime) -> dict[str, Any]:
-    """An account's answer, each field of `UserRead` in its order: the stored value, or what
-    the API shows of it (the lock as of `now`, the dates of disabling as a flag)."""
-    locked_until = stored["locked_until"]
-    return fields_of(
-        UserRead,
-        stored,
-        scopes=list(stored["scopes"] or []),
-        disabled=stored["disabled_at"] is not None,
-        locked=locked_until is not None and locked_until > now,
-    )
-
-
 USERS = Source(
     "user",
     "app_user AS r",
-    # what an account's answer shows, its lock and disabling as stored; never its secrets
-    columns=f"{answered_columns(UserRead, besides=_SHOWN)}, r.scopes, r.disabled_at,"
-    " r.locked_until, now() AS now__",
+    # an account as its answer shows it (its lock as of now, its disabling as a flag), for reads
+    # and after changes alike; never its secrets (the password hash, failed logins)
+    columns=f"{answered_columns(UserRead, besides=_SHOWN)}, coalesce(r.scopes, '{{}}') AS scopes,"
+    " r.disabled_at IS NOT NULL AS disabled,"
+    " (r.locked_until IS NOT NULL AND r.locked_until > now()) AS locked",
     subject="id",
     keyset=TimeKeyset(newest_first=False),
 )
+
+
+async def _changed(unit: Unit, user: AppUser) -> UserRead:
+    """An account as the API shows it after a change: read back as a read reads it."""
+    return UserRead.model_validate(user_answer(await reread(unit, USERS, user.id)))
 
 
 def _snapshot(user: AppUser) -> dict[str, Any]:
@@ -168,8 +144,8 @@ async def create_user(unit: Unit, body: UserCreate) -> UserCreated:
         before=None,
         after=_snapshot(user),
     )
-    now = await repo.database_now(unit.db)
-    return UserCreated(**to_read(user, now).model_dump(), client_secret=client_secret)
+    created = await _changed(unit, user)
+    return UserCreated(**created.model_dump(), client_secret=client_secret)
 
 
 async def _send_setup_code(unit: Unit, user: AppUser) -> None:
@@ -195,9 +171,9 @@ async def _load(unit: Unit, user_id: UUID, *, for_update: bool = False) -> AppUs
     return user
 
 
-def user_answer(row: Mapping[str, Any]) -> dict[str, Any]:
+def user_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     """An account read by the audited path (`USERS`), as plain data (app/core/responses.py)."""
-    return _account(row, row["now__"])
+    return fields_of(UserRead, row)
 
 
 async def read_user(unit: Unit, user_id: UUID) -> dict[str, Any]:
@@ -310,7 +286,7 @@ async def update_user(
             subjects=[user.id],
             details={"ended": ended},
         )
-    return to_read(user, await repo.database_now(unit.db))
+    return await _changed(unit, user)
 
 
 async def disable_user(unit: Unit, principal: Principal, user_id: UUID) -> UserRead:
@@ -330,7 +306,7 @@ async def disable_user(unit: Unit, principal: Principal, user_id: UUID) -> UserR
         subjects=[user.id],
         details={"sessions_ended": ended},
     )
-    return to_read(user, await repo.database_now(unit.db))
+    return await _changed(unit, user)
 
 
 async def enable_user(unit: Unit, user_id: UUID) -> UserRead:
@@ -340,7 +316,7 @@ async def enable_user(unit: Unit, user_id: UUID) -> UserRead:
         await unit.db.flush()
         await unit.db.refresh(user)
     unit.audit.record("user.enable", resource_type="user", resource_id=user.id, subjects=[user.id])
-    return to_read(user, await repo.database_now(unit.db))
+    return await _changed(unit, user)
 
 
 async def unlock_user(unit: Unit, user_id: UUID) -> UserRead:
@@ -357,7 +333,7 @@ async def unlock_user(unit: Unit, user_id: UUID) -> UserRead:
         subjects=[user.id],
         details={"before": before},
     )
-    return to_read(user, await repo.database_now(unit.db))
+    return await _changed(unit, user)
 
 
 async def access_review(unit: Unit) -> AccessReview:

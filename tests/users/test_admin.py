@@ -6,6 +6,7 @@ import uuid
 
 from sqlalchemy import text
 
+from app.users.schemas import UserRead
 from tests.conftest import client_for
 from tests.factories import (
     PASSWORD,
@@ -644,3 +645,7 @@ async def test_an_account_read_back_is_byte_for_byte_what_its_last_change_answer
     unlocked = await client.post(f"{url}/unlock", headers=admin)
     assert unlocked.status_code == 200, unlocked.text
     assert (await client.get(url, headers=admin)).content == unlocked.content
+    # answered as data (app/core/responses.py): byte for byte what its model writes of it
+    for answer in (locked, unlocked, changed):
+        model = UserRead.model_validate(answer.json())
+        assert answer.content == model.model_dump_json().encode()
