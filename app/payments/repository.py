@@ -15,6 +15,7 @@ from app.accounts.roles import Role
 from app.auth.principal import Principal
 from app.claims_notices.calls import calls_of_sql
 from app.core.audited import Source, Visibility
+from app.core.responses import answered_columns
 from app.core.sql import Bound, compose, statement
 from app.payments.models import (
     AuthorizationStatus,
@@ -27,6 +28,7 @@ from app.payments.models import (
     RefundPayeeRequest,
 )
 from app.payments.rules import Receipt
+from app.payments.schemas import AuthorizationRead
 from app.policies.cover import adjustments_sql, policy_lawyer_sql
 from app.users.acting_for import lawyer_records_visible
 from app.users.whose import LAWYER_COLUMNS, lawyer_join
@@ -34,10 +36,13 @@ from app.users.whose import LAWYER_COLUMNS, lawyer_join
 READERS = frozenset({Role.finance, Role.customer_service})
 
 # Authorizations and accounts are read with their lawyer's name and Law Society number.
+_AUTHORIZATION_COMPUTED = ("lawyer", "account_number", "card_on_file", "applies_from_note")
 AUTHORIZATIONS = Source(
     "payment_authorization",
     f"payment_authorization AS r {lawyer_join('r.lawyer_id')}",
-    columns=f"r.*, {LAWYER_COLUMNS}",
+    # what `service.authorization_answer` shows; never the encrypted account number
+    columns=f"{answered_columns(AuthorizationRead, besides=_AUTHORIZATION_COMPUTED)},"
+    f" r.account_last4, r.card_token, r.notice_days, {LAWYER_COLUMNS}",
     subject="lawyer_id",
 )
 # An account is read by its policy's id; its balance comes from the ledger.
