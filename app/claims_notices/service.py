@@ -102,10 +102,17 @@ CLOSING = frozenset({Milestone.closed, Milestone.closed_without_payment})
 # Answers
 
 
-def _facts(notice: Mapping[Any, Any]) -> NoticeFacts:
-    return NoticeFacts.model_validate(
-        {**(notice["facts"] or {}), "social_engineering_steps": notice["social_engineering_steps"]}
-    )
+# A notice's facts as answered: every fact, the stored ones over the defaults (read once).
+_FACT_DEFAULTS = NoticeFacts().model_dump(mode="json")
+
+
+def _facts(stored: Mapping[str, Any] | None, steps: Sequence[str] | None) -> dict[str, Any]:
+    """A notice's facts as answered (`NoticeFacts`): the stored facts (validated when written)
+    over the defaults, and the protective steps taken, kept in a column of their own."""
+    given = stored or {}
+    facts = {name: given.get(name, default) for name, default in _FACT_DEFAULTS.items()}
+    facts["social_engineering_steps"] = list(steps or [])
+    return facts
 
 
 def _deductible_facts(facts: Mapping[str, Any]) -> DeductibleFacts:
@@ -133,10 +140,6 @@ def to_read(row: Mapping[Any, Any]) -> ClaimsNoticeRead:
     return ClaimsNoticeRead.model_validate(notice_answer(row))
 
 
-# A notice's facts as answered: every fact, the stored ones over the defaults (read once).
-_FACT_DEFAULTS = NoticeFacts().model_dump(mode="json")
-
-
 def _money_or_none(value: Any) -> str | None:
     """Money stored in a column (a Decimal) or read from a JSON document (a number)."""
     return None if value is None else money_text(Decimal(str(value)))
@@ -146,10 +149,7 @@ def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     """`ClaimsNoticeRead` of a notice read with its file, calls and cover (`repository.NOTICES`)
     as plain data (app/core/responses.py): what was validated when it was written is answered as
     stored, the deductible and sublimits computed from the facts and the cover (RULES.md §4)."""
-    stored = row["facts"] or {}
-    steps = list(row["social_engineering_steps"] or [])
-    facts = {name: stored.get(name, default) for name, default in _FACT_DEFAULTS.items()}
-    facts["social_engineering_steps"] = steps
+    facts = _facts(row["facts"], row["social_engineering_steps"])
     cover = cover_from_document(row["cover__"]) if row["cover__"] else None
     deductible = claim_deductible_of(cover, _deductible_facts(facts))
     sublimits = applicable_sublimits(
@@ -157,7 +157,7 @@ def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
             innocent_party=facts["innocent_party"],
             real_estate=facts["real_estate"],
             social_engineering=facts["social_engineering"],
-            social_engineering_steps=frozenset(steps),
+            social_engineering_steps=frozenset(facts["social_engineering_steps"]),
             cybercrime=facts["cybercrime"],
         ),
         innocent_party_limit=cover.innocent_party_limit if cover else INCLUDED_INNOCENT_PARTY,
@@ -660,7 +660,7 @@ async def _call_what_is_owed(
     if notice.policy_id is None:
         return None
     cover = await policy_cover(unit.db, notice.policy_id)  # the one matched when received
-    facts = _facts(_columns(notice)).model_dump()
+    facts = _facts(notice.facts, notice.social_engineering_steps)
     deductible = claim_deductible_of(cover, _deductible_facts(facts))
     if deductible is None:
         return None
@@ -684,10 +684,6 @@ async def _call_what_is_owed(
     unit.db.add(call)
     await unit.db.flush()
     return call
-
-
-def _columns(notice: ClaimNotice) -> dict[str, Any]:
-    return {"facts": notice.facts, "social_engineering_steps": notice.social_engineering_steps}
 
 
 # ---------------------------------------------------------------------------------------------

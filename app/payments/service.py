@@ -128,7 +128,7 @@ def applies_from_note(applies_from: date | None, *, notice_days: int) -> str:
 
 def authorization_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     """`authorization_read` as plain data, for reads (app/core/responses.py)."""
-    notice = APPLICATION_FORM_NOTICE_DAYS if row.get("notice_days") == 30 else NOTICE_DAYS
+    notice = APPLICATION_FORM_NOTICE_DAYS if row["notice_days"] == 30 else NOTICE_DAYS
     return fields_of(
         AuthorizationRead,
         row,
