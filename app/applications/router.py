@@ -23,7 +23,7 @@ from app.applications.service import APPLICANTS
 from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import IfMatch, etag_of, set_etag, with_etag
+from app.core.etag import IfMatch, answer_response, set_etag, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import json_response
 from app.core.routing import DomainRouter
@@ -43,11 +43,9 @@ CertificateConfirmer = Annotated[
 
 
 def _answer(application: dict[str, Any], *, created: bool = False) -> Response:
-    """The application answered with its ETag (and its Location when created)."""
-    headers = {"ETag": etag_of(application["version"])}
-    if created:
-        headers["Location"] = f"/applications/{application['id']}"
-    return json_response(application, status_code=201 if created else 200, headers=headers)
+    return answer_response(
+        application, collection="/applications", status_code=201 if created else 200
+    )
 
 
 @router.post(

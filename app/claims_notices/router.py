@@ -24,7 +24,7 @@ from app.claims_notices.schemas import (
     MilestoneCreate,
 )
 from app.core.errors import problem_responses
-from app.core.etag import IfMatch, etag_of, record_response, with_etag
+from app.core.etag import IfMatch, answer_response, record_response, with_etag
 from app.core.idempotency import IdempotencyKey, idempotent
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import json_response, model_response
@@ -137,8 +137,7 @@ async def get_claims_history(
     responses={**problem_responses(401, 403, 404), **with_etag(200)},
 )
 async def get_claims_notice(unit: UnitOfWork, principal: Reader, notice_id: UUID) -> Response:
-    notice = await service.read_notice(unit, principal, notice_id)
-    return json_response(notice, headers={"ETag": etag_of(notice["version"])})
+    return answer_response(await service.read_notice(unit, principal, notice_id))
 
 
 @router.patch(

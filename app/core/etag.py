@@ -11,12 +11,13 @@ compares the whole tag (304 only for the very same body).
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Annotated, Any, Protocol
 
 from fastapi import Header, Response
 
 from app.core.errors import PreconditionFailed, PreconditionRequired
-from app.core.responses import model_response
+from app.core.responses import json_response, model_response
 
 # The header a change of an existing record takes (428 without it, 412 when stale).
 IfMatch = Annotated[str | None, Header(alias="If-Match")]
@@ -52,15 +53,30 @@ def etag_of(version: int) -> str:
     return f'"{version}"'
 
 
+def _record_headers(
+    record_id: Any, version: int, collection: str | None, status_code: int
+) -> dict[str, str]:
+    headers = {"ETag": etag_of(version)}
+    if status_code == 201 and collection is not None:
+        headers["Location"] = f"{collection}/{record_id}"
+    return headers
+
+
 def record_response(
     record: VersionedRecord, *, collection: str | None = None, status_code: int = 200
 ) -> Response:
     """A record answered with its ETag, and its Location when it was created (201) in
     `collection` ("/exemptions")."""
-    headers = {"ETag": etag_of(record.version)}
-    if status_code == 201 and collection is not None:
-        headers["Location"] = f"{collection}/{record.id}"
+    headers = _record_headers(record.id, record.version, collection, status_code)
     return model_response(record, status_code=status_code, headers=headers)
+
+
+def answer_response(
+    answer: Mapping[str, Any], *, collection: str | None = None, status_code: int = 200
+) -> Response:
+    """`record_response` of a record's answer built as plain data (app/core/responses.py)."""
+    headers = _record_headers(answer["id"], answer["version"], collection, status_code)
+    return json_response(answer, status_code=status_code, headers=headers)
 
 
 def set_etag(response: Response, version: int) -> None:

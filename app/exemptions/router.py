@@ -12,7 +12,7 @@ from app.accounts.roles import Role
 from app.auth.dependencies import require_access, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import IfMatch, etag_of, with_etag
+from app.core.etag import IfMatch, answer_response, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import json_response, model_response
 from app.core.routing import DomainRouter
@@ -47,11 +47,7 @@ Reviewer = Annotated[Principal, Depends(require_role(Role.customer_service, Role
 
 
 def _answer(exemption: dict[str, Any], status_code: int = 200) -> Response:
-    """The exemption answered with its ETag (and its Location when created)."""
-    headers = {"ETag": etag_of(exemption["version"])}
-    if status_code == 201:
-        headers["Location"] = f"/exemptions/{exemption['id']}"
-    return json_response(exemption, status_code=status_code, headers=headers)
+    return answer_response(exemption, collection="/exemptions", status_code=status_code)
 
 
 @router.post(
@@ -107,7 +103,7 @@ async def list_exemptions(
 )
 async def get_exemption(unit: UnitOfWork, principal: Reader, exemption_id: UUID) -> Response:
     exemption = await service.read_exemption(unit, principal, exemption_id)
-    return json_response(exemption, headers={"ETag": etag_of(exemption["version"])})
+    return _answer(exemption)
 
 
 @router.patch(

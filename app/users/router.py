@@ -11,7 +11,7 @@ from app.accounts.roles import Role
 from app.auth.dependencies import CurrentPrincipal, require_role
 from app.auth.principal import Principal
 from app.core.errors import problem_responses
-from app.core.etag import IfMatch, etag_of, set_etag, with_etag
+from app.core.etag import IfMatch, answer_response, set_etag, with_etag
 from app.core.pagination import DEFAULT_LIMIT, Cursor, Limit, Page, UpdatedSince
 from app.core.responses import json_response
 from app.core.routing import DomainRouter
@@ -35,7 +35,7 @@ Reviewer = Annotated[Principal, Depends(require_role(Role.admin, Role.auditor))]
 )
 async def get_me(unit: UnitOfWork, principal: CurrentPrincipal) -> Response:
     user = await service.read_me(unit, principal)
-    return json_response(user, headers={"ETag": etag_of(user["version"])})
+    return answer_response(user)
 
 
 @router.get(
@@ -115,7 +115,7 @@ async def list_users(
 )
 async def get_user(unit: UnitOfWork, _: AdminOnly, user_id: UUID) -> Response:
     user = await service.read_user(unit, user_id)
-    return json_response(user, headers={"ETag": etag_of(user["version"])})
+    return answer_response(user)
 
 
 @router.patch(
