@@ -358,13 +358,13 @@ class Database:
             # Statements' parameters (password hashes, names, addresses) never reach a log or
             # an error message.
             hide_parameters=True,
-            # JSON and JSONB values read are parsed by orjson (see `parse_json`).
-            json_deserializer=parse_json,
             **engine_args,
         )
         event.listen(
             engine.sync_engine, "before_cursor_execute", _refuse_writes_after_autocommit_read
         )
+        # JSON and JSONB values read are parsed by `parse_json` (SQLAlchemy's own codecs,
+        # registered first, are replaced on every new connection)
         event.listen(engine.sync_engine, "connect", _set_json_codecs)
         read_only = engine.execution_options(isolation_level="AUTOCOMMIT", **{READ_ONLY_UNIT: True})
         return cls(
