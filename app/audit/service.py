@@ -18,7 +18,7 @@ from app.core.unit_of_work import Unit
 EVENTS = Source(
     "audit_event",
     "audit_event AS r",
-    columns=answered_columns(AuditEventRead),  # not its MAC nor its seal
+    columns=answered_columns(AuditEventRead),  # not its MAC nor its transaction id
     subject=None,
     keyset=SeqKeyset(),
 )

@@ -145,6 +145,22 @@ async def test_invalid_changes_name_the_field(app, client):
         "form.a.primary_area",
         "form.c.deductible",
     }
+    # a firm's head count beyond any firm (and beyond what its documents keep exactly)
+    huge = await client.patch(
+        f"/applications/{draft['id']}",
+        json={
+            "form": {"b": {"non_lawyer_staff": 10**30, "lawyers_and_paralegal_partners": 100001}}
+        },
+        headers={**bearer(token), "If-Match": etag},
+    )
+    assert huge.status_code == 422
+    assert {e["field"] for e in huge.json()["errors"]} == {
+        "form.b.non_lawyer_staff",
+        "form.b.lawyers_and_paralegal_partners",
+    }
+    assert (await client.get(f"/applications/{draft['id']}", headers=bearer(token))).json()[
+        "version"
+    ] == draft["version"]  # nothing saved
 
 
 async def test_claims_history_blocks_the_nil_deductible(app, client):
