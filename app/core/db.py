@@ -347,7 +347,11 @@ class Database:
     def connect(cls, url: str, *, pool_size: int = 10, **engine_args: Any) -> Database:
         # No overflow: a connection opened past the pool is closed again on return, and
         # reconnecting under load costs far more than waiting briefly for a pooled one.
-        lane = Lane(size=max(1, pool_size // 2), recycle=RECYCLE_SECONDS)
+        # As many lane connections as the pool has: a worker's audited reads in flight at once
+        # (16 under the benchmark's load) then rarely exceed the lane, where each read beyond
+        # it paid the pool's checkout and return (SQLAlchemy's greenlet bridge, a new greenlet
+        # and its frame stack each time).
+        lane = Lane(size=pool_size, recycle=RECYCLE_SECONDS)
         engine = create_async_engine(
             url,
             pool_size=pool_size + lane.size,

@@ -85,12 +85,17 @@ def set_etag(response: Response, version: int) -> None:
 
 def with_digest(response: Response) -> None:
     """Complete the version tag of an answer with a digest of its body (see the module)."""
-    tag = response.headers.get("etag")
     body = getattr(response, "body", None)
-    if not tag or not isinstance(body, bytes) or not tag.startswith('"') or "." in tag:
+    if not isinstance(body, bytes):
         return
-    digest = hashlib.sha256(body).hexdigest()[:16]
-    response.headers["etag"] = f'{tag[:-1]}.{digest}"'
+    raw = response.raw_headers  # the header list itself (names lower-case), which
+    for at, (name, tag) in enumerate(raw):  # `response.headers` reads and writes too
+        if name == b"etag":
+            if tag[:1] != b'"' or b"." in tag:
+                return
+            digest = hashlib.sha256(body).hexdigest()[:16].encode()
+            raw[at] = (name, tag[:-1] + b"." + digest + b'"')
+            return
 
 
 def require_if_match(if_match: str | None, version: int) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import orjson
 
@@ -13,26 +16,114 @@ from app.core.requestctx import current_request_meta_or_none
 
 _EXTRA_FIELDS = ("method", "route", "status", "duration_ms", "path", "data_dir", "event_count")
 
+access_log = logging.getLogger("app.access")
+
+
+def _entry(
+    created: float, level: str, logger: str, message: str, extra: Mapping[str, Any]
+) -> dict[str, Any]:
+    """A log line's fields: when, how severe, whose, what, the request's ids and the named
+    extra fields."""
+    entry: dict[str, Any] = {
+        "time": datetime.fromtimestamp(created, UTC).isoformat(),
+        "level": level,
+        "logger": logger,
+        "message": message,
+    }
+    meta = current_request_meta_or_none()
+    if meta is not None:
+        entry["request_id"] = meta.request_id
+        if meta.client_request_id:
+            entry["client_request_id"] = meta.client_request_id
+    for name in _EXTRA_FIELDS:
+        if name in extra:
+            entry[name] = extra[name]
+    return entry
+
+
+def _line(entry: Mapping[str, Any]) -> str:
+    return orjson.dumps(entry, default=str).decode()
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        meta = current_request_meta_or_none()
-        if meta is not None:
-            entry["request_id"] = meta.request_id
-            if meta.client_request_id:
-                entry["client_request_id"] = meta.client_request_id
-        for name in _EXTRA_FIELDS:
-            if hasattr(record, name):
-                entry[name] = getattr(record, name)
+        entry = _entry(
+            record.created,
+            record.levelname.lower(),
+            record.name,
+            record.getMessage(),
+            record.__dict__,
+        )
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+        return _line(entry)
+
+
+class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure_logging installs: JSON lines on a stream (JsonFormatter), and the
+    access log's lines written without building a LogRecord (see `log_request`)."""
+
+    def __init__(self, stream: Any = None) -> None:
+        super().__init__(stream)
+        self.setFormatter(JsonFormatter())
+
+    def write_entry(self, entry: Mapping[str, Any]) -> bool:
+        """`entry` as StreamHandler.emit writes a formatted record: one line, flushed. False
+        when it could not be written (the caller then logs it the usual way, whose handler
+        reports the failure as logging does)."""
+        try:
+            line = _line(entry) + self.terminator
+            with self.lock:  # type: ignore[union-attr]
+                self.stream.write(line)
+                self.flush()
+        except Exception:
+            return False
+        return True
+
+
+def _sole_json_handler() -> JsonLinesHandler | None:
+    """The JSON lines handler, when it alone receives the access log's INFO records as
+    configure_logging set it up (no handler or filter of the access log's own or of a logger
+    between it and the root; no filter or higher level on the handler): writing its line
+    directly then gives the line the record would have given. Anything else configured (a
+    test's capturing handler, another level): None, and the record goes the usual way."""
+    if access_log.filters or not access_log.isEnabledFor(logging.INFO):
+        return None
+    logger: logging.Logger | None = access_log
+    while logger is not None and logger.parent is not None:
+        if logger.handlers or not logger.propagate:
+            return None
+        logger = logger.parent
+    handlers = logger.handlers if logger is not None else ()
+    if len(handlers) != 1:
+        return None
+    handler = handlers[0]
+    if (
+        type(handler) is not JsonLinesHandler
+        or handler.filters
+        or handler.level > logging.INFO
+        or type(handler.formatter) is not JsonFormatter
+    ):
+        return None
+    return handler
+
+
+def log_request(method: str, route: str, status: int, duration_ms: float) -> None:
+    """The access log's line for a request (`app.access`, INFO, "request")."""
+    fields = {"method": method, "route": route, "status": status, "duration_ms": duration_ms}
+    handler = _sole_json_handler()
+    if handler is not None and handler.write_entry(
+        _entry(time.time(), "info", access_log.name, "request", fields)
+    ):
+        return
+    if access_log.isEnabledFor(logging.INFO):
+        # Logger.info without looking up its caller's file and line in the stack, which the
+        # JSON lines do not show.
+        access_log.handle(
+            access_log.makeRecord(
+                access_log.name, logging.INFO, __file__, 0, "request", (), None, extra=fields
+            )
+        )
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -41,10 +132,8 @@ def configure_logging(level: str = "INFO") -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [JsonLinesHandler(sys.stderr)]
     root.setLevel(level)
     for noisy in ("uvicorn.access",):
         logging.getLogger(noisy).disabled = True

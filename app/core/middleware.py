@@ -5,7 +5,6 @@ access log and Prometheus metrics around CORS and the input guard. A request wit
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 import uuid
@@ -18,10 +17,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.express import ExpressLane
 from app.core.input_guard import InputGuard
+from app.core.logging import access_log, log_request
 from app.core.requestctx import RequestMeta, reset_request_meta, set_request_meta
 from app.core.routing import DomainRouter
-
-access_log = logging.getLogger("app.access")
 
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
@@ -49,6 +47,10 @@ DOCS_CSP = (
     b"https://fastapi.tiangolo.com; frame-ancestors 'none'",
 )
 DOCS_PATHS = ("/docs", "/redoc")
+NO_STORE = (b"cache-control", b"no-store")
+# The headers added to an answer that sets none of them itself (nearly every answer), by CSP.
+_ADDED = {csp: (*SECURITY_HEADERS, csp, NO_STORE) for csp in (API_CSP, DOCS_CSP)}
+_ADDED_NAMES = frozenset(name for name, _ in _ADDED[API_CSP])
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -138,11 +140,10 @@ class RequestContextMiddleware:
                     _add_vary_origin(headers)
                 present = {k.lower() for k, _ in headers}
                 headers.append((b"x-request-id", request_id.encode()))
-                headers.extend(h for h in SECURITY_HEADERS if h[0] not in present)
-                if b"content-security-policy" not in present:
-                    headers.append(csp)
-                if b"cache-control" not in present:
-                    headers.append((b"cache-control", b"no-store"))
+                if present.isdisjoint(_ADDED_NAMES):
+                    headers += _ADDED[csp]
+                else:
+                    headers.extend(h for h in _ADDED[csp] if h[0] not in present)
                 message["headers"] = headers
             await send(message)
 
@@ -158,26 +159,7 @@ class RequestContextMiddleware:
             template = _route_of(scope)
             method = scope.get("method", "")
             _observe(method, template, status_holder[0], elapsed)
-            if access_log.isEnabledFor(logging.INFO):
-                # Logger.info without looking up its caller's file and line in the stack,
-                # which the JSON lines do not show.
-                access_log.handle(
-                    access_log.makeRecord(
-                        access_log.name,
-                        logging.INFO,
-                        __file__,
-                        0,
-                        "request",
-                        (),
-                        None,
-                        extra={
-                            "method": method,
-                            "route": template,
-                            "status": status_holder[0],
-                            "duration_ms": round(elapsed * 1000, 2),
-                        },
-                    )
-                )
+            log_request(method, template, status_holder[0], round(elapsed * 1000, 2))
             reset_request_meta(token)
 
 

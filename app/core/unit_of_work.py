@@ -395,7 +395,11 @@ class UnitOfWorkRoute(APIRoute):
         in_unit = uses_unit(self.dependant)
 
         async def checked(request: Request) -> Response:
-            unknown = [name for name in request.query_params if name not in known]
+            unknown = (
+                [name for name in request.query_params if name not in known]
+                if request.scope.get("query_string")
+                else ()
+            )
             if unknown:  # a misspelt filter must not quietly return everything
                 raise InvalidInput(
                     errors=[

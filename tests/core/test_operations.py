@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import text
 
 from app.core.config import Settings
-from app.core.logging import JsonFormatter
+from app.core.logging import JsonFormatter, JsonLinesHandler, _sole_json_handler
 from app.core.migrations import alembic_config
 from tests.conftest import client_for, make_settings
 from tests.factories import PASSWORD, bearer, make_user, user_token
@@ -400,3 +400,44 @@ async def test_logs_are_json_lines_with_request_ids_and_never_a_password(app, cl
         assert entry["level"] == "info" and entry["time"] and "duration_ms" in entry
     for secret in (PASSWORD, "my-mistyped-secret-phrase", token, user["username"]):
         assert secret not in raw
+
+
+async def test_access_lines_written_directly_are_the_lines_of_their_records(app, client):
+    """configure_logging's JSON handler alone on the root writes the access log's line without
+    a LogRecord; with anything else configured (here a filter) the record goes through logging.
+    Both lines carry the same fields and values, bar the time, duration and ids."""
+    stream = io.StringIO()
+    root, access = logging.getLogger(), logging.getLogger("app.access")
+    saved = root.handlers[:], access.level
+    handler = JsonLinesHandler(stream)
+    root.handlers[:] = [handler]
+    access.setLevel(logging.INFO)
+    try:
+        assert _sole_json_handler() is handler
+        await client.get("/users/me", headers={"X-Request-ID": "direct-line-0001"})
+        handler.addFilter(lambda record: True)
+        assert _sole_json_handler() is None
+        await client.get("/users/me", headers={"X-Request-ID": "record-line-0001"})
+        handler.filters.clear()
+        access.addHandler(logging.NullHandler())  # a handler of its own: the record's way
+        assert _sole_json_handler() is None
+    finally:
+        root.handlers[:], _ = saved[0], access.setLevel(saved[1])
+        access.handlers.clear()
+    lines = {e["client_request_id"]: e for e in _json_lines(stream) if e.get("route")}
+    direct, recorded = lines["direct-line-0001"], lines["record-line-0001"]
+    assert direct.keys() == recorded.keys() >= {"time", "level", "logger", "message", "status"}
+    varying = {"time", "duration_ms", "request_id", "client_request_id"}
+    assert (
+        {k: v for k, v in direct.items() if k not in varying}
+        == {k: v for k, v in recorded.items() if k not in varying}
+        == {
+            "level": "info",
+            "logger": "app.access",
+            "message": "request",
+            "method": "GET",
+            "route": "/users/me",
+            "status": 401,
+        }
+    )
+    assert direct["request_id"] != recorded["request_id"]
