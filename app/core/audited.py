@@ -71,31 +71,7 @@ async def read_record(
 ) -> Row:
     """The record with this id if the caller may see it (else 404), its read recorded: in one
     statement with the session's slide when the data subject is known beforehand."""
-    query = compose(
-        f"{source.select} WHERE r.id = {{id}} AND {{visible}}",
-        id=Bound(":value", {"value": record_id}),
-        visible=visible,
-    )
-    subject = _pinned_subject(source, record_id, visible)
-    row: Row | None
-    if subject is not None or source.subject is None:
-        event = unit.audit.event(
-            action,
-            resource_type=source.resource_type,
-            resource_id=record_id,
-            subjects=[subject] if subject else [],
-        )
-        row = await unit.read_recorded(query, event)
-    else:
-        rows = await unit.read(query)
-        row = rows[0] if rows else None
-        if row is not None:
-            unit.audit.record(
-                action,
-                resource_type=source.resource_type,
-                resource_id=record_id,
-                subjects=_subjects(source, rows),
-            )
+    row = await read_record_unless(unit, source, record_id, visible, action=action)
     if row is None:
         raise NotFound(
             f"No such {source.resource_type.replace('_', ' ')}.",
@@ -103,6 +79,45 @@ async def read_record(
             resource_id=str(record_id),
         )
     return row
+
+
+async def read_record_unless(
+    unit: Unit,
+    source: Source,
+    record_id: object,
+    visible: Bound,
+    *,
+    action: str,
+    unless: str | None = None,
+) -> Row | None:
+    """`read_record`, None for a record not found; with `unless` (a boolean column of the
+    source), also None for a record where it is true, which is then neither recorded nor
+    answered and leaves the unit as it was (`Unit.hold_back`): the caller does what the record
+    is waiting for, then reads it again."""
+    query = compose(
+        f"{source.select} WHERE r.id = {{id}} AND {{visible}}",
+        id=Bound(":value", {"value": record_id}),
+        visible=visible,
+    )
+    subject = _pinned_subject(source, record_id, visible)
+    if subject is not None or source.subject is None:
+        event = unit.audit.event(
+            action,
+            resource_type=source.resource_type,
+            resource_id=record_id,
+            subjects=[subject] if subject else [],
+        )
+        return await unit.read_recorded(query, event, unless=unless)
+    rows = unit.hold_back(await unit.read(query), unless)
+    if not rows:
+        return None
+    unit.audit.record(
+        action,
+        resource_type=source.resource_type,
+        resource_id=record_id,
+        subjects=_subjects(source, rows),
+    )
+    return rows[0]
 
 
 async def read_page(

@@ -16,6 +16,7 @@ pooled connection checked out for it (app.core.db.fetch_on_pool).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Protocol, cast
@@ -110,26 +111,51 @@ class Unit:
         if guard is not None and not await _touch(self.db, guard):
             raise await guard.ended_error(self.db)
 
-    async def read_recorded(self, query: Bound, event: dict[str, Any]) -> Row | None:
+    async def read_recorded(
+        self, query: Bound, event: dict[str, Any], *, unless: str | None = None
+    ) -> Row | None:
         """A read of one row whose audit event is known before it is read (its data subject
         is): as the request's first work, one statement slides the session, reads the row only
         if the session is live, and writes the event only if a row was read. Otherwise the
-        ordinary two steps."""
+        ordinary two steps.
+
+        `unless` names a boolean column of the query: a row where it is true is held back (see
+        `hold_back`), neither recorded nor returned."""
+        held = f" WHERE NOT found.{_column(unless)}" if unless else ""
         guard = self.session_guard
         if guard is None or self.in_transaction():
-            rows = await self.read(query)
+            rows = self.hold_back(await self.read(query), unless)
             if rows:
                 self.audit.queue(event)
             return rows[0] if rows else None
         self.session_guard = None
         rows = await self._fetch_in_autocommit(
-            compose(_READ_RECORDED, touch=guard.touch(), q=query, event=insert_event(event)),
+            compose(
+                _READ_RECORDED.format(held=held),
+                touch=guard.touch(),
+                q=query,
+                event=insert_event(event),
+            ),
             bookkeeping=True,
         )
         row = rows[0]
         if not row["session_alive__"]:
             raise await guard.ended_error(self.db)
-        return row if row["found__"] else None
+        found = self.hold_back([row] if row["found__"] else [], unless)
+        return found[0] if found else None
+
+    def hold_back(self, rows: Sequence[Row], unless: str | None) -> Sequence[Row]:
+        """The rows of an audited read, or none when `unless` names a boolean column true in
+        one of them, or none was found: then nothing is recorded or answered, and the unit is
+        as it was before the read (a read that found rows in need of work first, say, which the
+        caller then does in a transaction before reading again). A unit whose session already
+        took the read's autocommit stays read-only: a write is refused, never done outside a
+        transaction."""
+        if unless is None or (rows and not any(r[unless] for r in rows)):
+            return rows
+        if self._db is None:
+            self.read_only = False  # only the slide (bookkeeping) ran; nothing was read
+        return []
 
     async def probe(self, query: Bound) -> Sequence[Row]:
         """A SELECT that decides what the request does next (whether a record needs work
@@ -183,13 +209,23 @@ async def _touch(db: AsyncSession, guard: SessionGuard) -> bool:
 
 # Slide the session, read one row if the session is live, write its event if a row was read:
 # one statement, one implicit transaction, one round trip.
+# A row held back (`unless`, see Unit.hold_back) is read but not recorded.
 _READ_RECORDED = (
-    "WITH touched AS ({touch}), "
-    "found AS (SELECT f.*, TRUE AS found__ FROM ({q}) AS f WHERE EXISTS (SELECT 1 FROM touched)), "
-    "logged AS ({event} WHERE EXISTS (SELECT 1 FROM found) RETURNING seq) "
+    "WITH touched AS ({{touch}}), "
+    "found AS (SELECT f.*, TRUE AS found__ FROM ({{q}}) AS f"
+    " WHERE EXISTS (SELECT 1 FROM touched)), "
+    "logged AS ({{event}} WHERE EXISTS (SELECT 1 FROM found{held}) RETURNING seq) "
     "SELECT (SELECT count(*) FROM touched) > 0 AS session_alive__, found.* "
     "FROM (SELECT 1) AS one LEFT JOIN found ON TRUE"
 )
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
+
+
+def _column(name: str) -> str:
+    """A column name written into a statement (a constant of the code, checked all the same)."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a column name: {name!r}")
+    return name
 
 
 def route_action(request: Request) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth.principal import Principal
 from app.claims_notices.calls import CallOwed, deductible_calls_of
-from app.core.audited import conditions, read_page, read_record
+from app.core.audited import conditions, read_page, read_record, read_record_unless
 from app.core.clock import today
 from app.core.errors import NotFound
 from app.core.pagination import Page
@@ -334,16 +334,21 @@ def _rule_entries(entries: Sequence[Mapping[str, Any]]) -> list[RuleEntry]:
 
 async def read_account(unit: Unit, principal: Principal, policy_id: UUID) -> dict[str, Any]:
     """The account as it stands, in one statement (`repo.ACCOUNT`); opened or brought up to
-    date first only when something is waiting (its opening, a mid-term change, a call).
+    date first only when something is waiting (its opening, a mid-term change, a call): the
+    read that found so was held back, and the account is read again after that work.
     Answered as `AccountRead` shows it, as plain data (app/core/responses.py)."""
-    [probe] = await unit.probe(repo.account_probe(principal, policy_id))
-    if not probe["visible__"]:
-        raise _no_such_policy(policy_id)
-    if probe["waiting__"]:
-        await open_account(unit, policy_id)
-    row = await read_record(
-        unit, repo.ACCOUNT, policy_id, repo.visible_to(principal), action="payment_account.read"
+    visible = repo.visible_to(principal)
+    action = "payment_account.read"
+    row = await read_record_unless(
+        unit, repo.ACCOUNT, policy_id, visible, action=action, unless="waiting__"
     )
+    if row is None:  # not opened, waiting, or not the caller's: nothing was recorded
+        [probe] = await unit.probe(repo.account_probe(principal, policy_id))
+        if not probe["visible__"]:
+            raise _no_such_policy(policy_id)
+        if probe["waiting__"]:
+            await open_account(unit, policy_id)
+        row = await read_record(unit, repo.ACCOUNT, policy_id, visible, action=action)
     rows, calls = _receivables(row["receivables__"]), _receivables(row["calls__"])
     rules = _rule_entries(row["ledger__"])
     return {

@@ -64,7 +64,7 @@ ACCOUNTS = Source(
 # An account as answered, in one statement: its receivables with what is unpaid of each (as
 # `_UNPAID`), its ledger, the lawyer's deductible calls and their ledger, and its refunds, each
 # a JSON array (amounts as text, exact; times in UTC); and whether anything is waiting to be
-# brought in (`pending__`: then the account is opened or brought up to date first).
+# brought in (`waiting__`: then the account is brought up to date first, see `_waiting`).
 _UTC = """to_char({t} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
 _RECEIVABLES = (
     "coalesce((SELECT jsonb_agg(jsonb_build_object('id', x.id, 'kind', x.kind, 'due_on',"
@@ -90,10 +90,25 @@ _REFUNDS = (
     + ") ORDER BY f.created_at, f.id) FROM payment_refund AS f WHERE f.policy_id = a.policy_id),"
     " '[]')"
 )
+
+
+def _waiting(policy: str) -> str:
+    """SQL: whether a mid-term change that moved the total of the policy whose id is the SQL
+    expression `policy`, or a deductible call of its lawyer, has no receivable yet (what
+    `open_account` brings in)."""
+    return (
+        f"EXISTS (SELECT 1 FROM ({adjustments_sql(policy)}) AS m WHERE NOT EXISTS (SELECT 1"  # noqa: S608 (an expression)
+        " FROM receivable AS x WHERE x.origin = 'adjustment:' || m.id::text))"
+        f" OR EXISTS (SELECT 1 FROM ({calls_of_sql(policy_lawyer_sql(policy))}) AS c"
+        " WHERE NOT EXISTS (SELECT 1 FROM receivable AS x"
+        " WHERE x.origin = 'deductible_call:' || c.id::text))"
+    )
+
+
 ACCOUNT = Source(
     "payment_account",
     "(SELECT a.policy_id AS id, a.lawyer_id, a.status, a.delinquent_since,"  # noqa: S608 (constants)
-    " a.opened_at AS created_at,"
+    f" a.opened_at AS created_at, {_waiting('a.policy_id')} AS waiting__,"
     f" {_RECEIVABLES.format(where='x.policy_id = a.policy_id')} AS receivables__,"
     f" {_LEDGER.format(where='e.policy_id = a.policy_id')} AS ledger__,"
     " "
@@ -109,19 +124,14 @@ ACCOUNT = Source(
 
 def account_probe(principal: Principal, policy_id: UUID) -> Bound:
     """Whether the caller may see the policy (`visible__`), and whether its account is not
-    opened yet or a mid-term change that moved its total or a deductible call of its lawyer has
-    no receivable yet (`waiting__`: what `open_account` adds)."""
+    opened yet or something is waiting to be brought in (`waiting__`, see `_waiting`)."""
     return compose(
         "SELECT {visible} AS visible__,"
         " NOT EXISTS (SELECT 1 FROM payment_account WHERE policy_id = {account})"
-        " OR EXISTS (SELECT 1 FROM ({adjustments}) AS m WHERE NOT EXISTS (SELECT 1 FROM"
-        " receivable AS x WHERE x.origin = 'adjustment:' || m.id::text))"
-        " OR EXISTS (SELECT 1 FROM ({calls}) AS c WHERE NOT EXISTS (SELECT 1 FROM"
-        " receivable AS x WHERE x.origin = 'deductible_call:' || c.id::text)) AS waiting__",
+        " OR {waiting} AS waiting__",
         account=Bound(":v", {"v": policy_id}),
         visible=_policy_visible(principal, policy_id),
-        adjustments=Bound(adjustments_sql(":v"), {"v": policy_id}),
-        calls=Bound(calls_of_sql(policy_lawyer_sql(":v")), {"v": policy_id}),
+        waiting=Bound(_waiting(":v"), {"v": policy_id}),
     )
 
 

@@ -90,6 +90,30 @@ async def test_a_unit_reads_without_a_session_on_a_pooled_connection_and_stays_r
         assert await conn.scalar(text("SELECT count(*) FROM audit_event")) == 1
 
 
+async def test_a_read_held_back_records_nothing_and_leaves_the_unit_free_to_write(app):
+    """A row whose `unless` column is true is neither returned nor recorded, and the unit may
+    still write (the caller does the work the row waits for, then reads again)."""
+    trail = AuditTrail(audit_key_from(TEST_SECRET), RequestMeta("test", None, None))
+    unit = Unit(None, trail, app.state.settings, database=app.state.database)
+    waiting = Bound("SELECT CAST(:w AS boolean) AS waiting__, 1 AS v", {"w": True})
+    assert await unit.read_recorded(waiting, trail.event("test.read"), unless="waiting__") is None
+    assert not unit.read_only and not trail.has_pending
+    try:
+        await unit.db.execute(text("CREATE TEMPORARY TABLE t (x int)"))  # a write: allowed
+        ready = Bound("SELECT CAST(:w AS boolean) AS waiting__, 2 AS v", {"w": False})
+        row = await unit.read_recorded(ready, trail.event("test.read"), unless="waiting__")
+        assert row is not None and row["v"] == 2 and trail.has_pending
+        assert await _finish(unit) is None
+    finally:
+        await unit.db.close()
+    async with app.state.database.engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM audit_event")) == 1
+    with pytest.raises(ValueError, match="column"):
+        await Unit(None, trail, app.state.settings, database=app.state.database).read_recorded(
+            waiting, trail.event("test.read"), unless="x; DROP TABLE t"
+        )
+
+
 async def test_the_driver_path_fails_as_sqlalchemy_does(app):
     trail = AuditTrail(audit_key_from(TEST_SECRET), RequestMeta("test", None, None))
     unit = Unit(None, trail, app.state.settings, database=app.state.database)

@@ -280,10 +280,19 @@ async def test_reading_an_account_writes_only_when_something_is_waiting(app, cli
         headers=bearer(cs),
     )
     assert change.status_code == 201, change.text
+    # Read first by staff, whose read names the lawyer only once read (two steps), then by
+    # the lawyer (one statement): the change is brought in by the first.
+    by_staff = await client.get(url, headers=bearer(cs))
+    assert by_staff.status_code == 200, by_staff.text
     after = (await client.get(url, headers=me)).json()
+    assert after == by_staff.json()
     kinds = [r["kind"] for r in after["receivables"]]
     assert kinds.count("adjustment") == 1 and len(kinds) == len(first.json()["receivables"]) + 1
     assert Decimal(after["owed"]) > Decimal(first.json()["owed"])
+    # A read that found the change waiting was held back: one read event a request.
+    reads = await audit_events(app, action="payment_account.read", resource_id=policy_id)
+    assert [e["actor_role"] for e in reads][-2:] == ["customer_service", "lawyer"]
+    assert len(reads) == 4
 
 
 async def test_payment_replays_refuses_another_body_and_writes_the_ledger(app, client):
@@ -503,6 +512,8 @@ async def test_a_deductible_call_is_owed_by_the_lawyer_and_paid_one_off(app, cli
 
     policy_id, me, _ = await setup(app, client)  # 5,000 combined deductible, 2025
     lawyer_id = (await client.get("/users/me", headers=me)).json()["id"]
+    opened = await client.get(f"/payments/accounts/{policy_id}", headers=me)
+    assert opened.status_code == 200 and opened.json()["deductible_calls"] == []
     staff = await claims_staff(app, client)
     notice = await paper_notice(client, staff, lawyer_id, "2025-06-02")
     url = f"/claims-notices/{notice['id']}"
@@ -521,6 +532,10 @@ async def test_a_deductible_call_is_owed_by_the_lawyer_and_paid_one_off(app, cli
     )
     assert account["deductible_balance"] == "1000.00"
     assert all(r["kind"] == "instalment" for r in account["receivables"])  # the policy's own
+    # The lawyer's one statement found the call waiting: held back (not recorded), brought
+    # in, read again: one read event a request.
+    reads = await audit_events(app, action="payment_account.read", resource_id=policy_id)
+    assert len(reads) == 2
     too_much = {"receivable_id": call["id"], "amount": "1000.01", "token": "tok_success"}
     assert (
         await client.post("/payments", json=too_much, headers={**me, **key()})
