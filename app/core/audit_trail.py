@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+import orjson
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -160,7 +161,7 @@ def insert_events(rows: list[dict[str, Any]]) -> Bound:
 def insert_event(row: dict[str, Any]) -> Bound:
     """`insert_events` of one event, its values bound one by one (no arrays to unnest)."""
     values = {name: row[name] for name, _ in _EVENT_COLUMNS}
-    values["details"] = _COMPACT.encode(jsonable(row["details"]))
+    values["details"] = _json_text(jsonable(row["details"]))
     return Bound(_INSERT_ONE_SQL, values)
 
 
@@ -169,11 +170,21 @@ def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     lists travel as JSON (unnest would flatten arrays of arrays)."""
     columns = {name: [row[name] for row in rows] for name, _ in _EVENT_COLUMNS}
     for name in _JSON_COLUMNS:
-        columns[name] = [_COMPACT.encode(jsonable(v)) for v in columns[name]]
+        columns[name] = [_json_text(jsonable(v)) for v in columns[name]]
     return columns
 
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps(..., separators=) made once
+
+
+def _json_text(value: Any) -> str:
+    """A JSON value (as `jsonable` makes it) as text for a jsonb column: orjson's, or the
+    standard library's for what orjson refuses (an integer beyond 64 bits). jsonb keeps the
+    value, not the text, so either reads back the same."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return _COMPACT.encode(value)
 _EVENT_COLUMNS = (
     ("id", "uuid"),
     ("occurred_at", "timestamptz"),

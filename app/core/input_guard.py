@@ -122,7 +122,7 @@ class InputGuard:
             await _too_large(self.limit)(scope, receive, send)
             return
         if scope.get("method") in ("GET", "HEAD", "OPTIONS", "DELETE") and length is None:
-            cards = _card_number_fields(query, b"", b"")
+            cards = _card_number_fields(query, b"", b"") if query else None
             if cards:
                 await _card_number_problem(cards)(scope, receive, send)
                 return

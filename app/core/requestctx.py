@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class RequestMeta:
+class RequestMeta(NamedTuple):
+    """Made for every request: a named tuple (immutable, and made in a fraction of a frozen
+    dataclass's time)."""
+
     request_id: str
     client_ip: str | None
     user_agent: str | None
