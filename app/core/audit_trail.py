@@ -185,6 +185,8 @@ def _json_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except orjson.JSONEncodeError:
         return _COMPACT.encode(value)
+
+
 _EVENT_COLUMNS = (
     ("id", "uuid"),
     ("occurred_at", "timestamptz"),
