@@ -161,7 +161,7 @@ def insert_events(rows: list[dict[str, Any]]) -> Bound:
 def insert_event(row: dict[str, Any]) -> Bound:
     """`insert_events` of one event, its values bound one by one (no arrays to unnest)."""
     values = {name: row[name] for name, _ in _EVENT_COLUMNS}
-    values["details"] = _json_text(jsonable(row["details"]))
+    values["details"] = _json_text(row["details"])
     return Bound(_INSERT_ONE_SQL, values)
 
 
@@ -170,7 +170,7 @@ def _columns(rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
     lists travel as JSON (unnest would flatten arrays of arrays)."""
     columns = {name: [row[name] for row in rows] for name, _ in _EVENT_COLUMNS}
     for name in _JSON_COLUMNS:
-        columns[name] = [_json_text(jsonable(v)) for v in columns[name]]
+        columns[name] = [_json_text(v) for v in columns[name]]
     return columns
 
 
@@ -178,13 +178,22 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps(..., separators
 
 
 def _json_text(value: Any) -> str:
-    """A JSON value (as `jsonable` makes it) as text for a jsonb column: orjson's, or the
-    standard library's for what orjson refuses (an integer beyond 64 bits). jsonb keeps the
-    value, not the text, so either reads back the same."""
+    """An event's JSON column as text for its jsonb column: its details (made JSON-safe by
+    `event`) or a list of ids, written by orjson (an id as its text, as `jsonable` writes it);
+    anything orjson refuses (an integer beyond 64 bits, a type of its own) as `jsonable` and
+    the standard library write it. jsonb keeps the value, not the text: either reads back the
+    same."""
     try:
-        return orjson.dumps(value).decode()
+        return orjson.dumps(value, default=_id_text).decode()
     except orjson.JSONEncodeError:
-        return _COMPACT.encode(value)
+        return _COMPACT.encode(jsonable(value))
+
+
+def _id_text(value: Any) -> str:
+    """The driver's UUID (a subclass orjson does not write itself), as `jsonable` writes it."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    raise TypeError
 
 
 _EVENT_COLUMNS = (

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
+import orjson
 from fastapi import Query
 from pydantic import AwareDatetime, BaseModel, BeforeValidator
 from pydantic_core import PydanticCustomError
@@ -74,8 +75,8 @@ def _invalid() -> InvalidInput:
 
 
 def encode_cursor(position: list[Any]) -> str:
-    raw = json.dumps(position, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    """An opaque cursor: the position's JSON (written by orjson), base64url without padding."""
+    return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> list[Any] | None:

@@ -108,11 +108,21 @@ def _answer_plan(
     return dict.fromkeys(field_names(model)), names, get
 
 
+@cache
+def _row_plan(model: type[BaseModel]) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """`_answer_plan` of an answer whose every field is read from the row."""
+    _, names, get = _answer_plan(model, ())
+    return names, get
+
+
 def fields_of(model: type[BaseModel], row: Columns, **values: Any) -> dict[str, Any]:
     """An answer as `model` shows it, as plain data (see `json_response`): its fields in its
     order, each from `values` when given there, else from the row's column of the same name
     (read at once, by one getter: a page of 50 accounts took a seventh of its CPU field by
     field)."""
+    if not values:  # every field from the row: one dict made at once
+        names, get = _row_plan(model)
+        return dict(zip(names, get(row), strict=True))
     empty, names, get = _answer_plan(model, tuple(values))
     answer = empty.copy()
     answer.update(zip(names, get(row), strict=True))
