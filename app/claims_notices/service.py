@@ -64,8 +64,7 @@ from app.documents.attachments import (
 )
 from app.policies.cover import (
     INCLUDED_INNOCENT_PARTY,
-    PolicyCover,
-    cover_from_document,
+    cover_terms,
     policy_cover,
     policy_in_force,
 )
@@ -125,14 +124,12 @@ def _deductible_facts(facts: Mapping[str, Any]) -> DeductibleFacts:
     )
 
 
-def claim_deductible_of(
-    cover: PolicyCover | None, facts: DeductibleFacts
-) -> ClaimDeductible | None:
+def claim_deductible_of(option: str | None, facts: DeductibleFacts) -> ClaimDeductible | None:
     """The deductible of the claim: the option of the policy in force when the notice was
     received, with the facts that change it (RULES.md §4); none without a policy."""
-    if cover is None:
+    if option is None:
         return None
-    return claim_deductible(Deductible(cover.deductible), facts)
+    return claim_deductible(Deductible(option), facts)
 
 
 def to_read(row: Mapping[Any, Any]) -> ClaimsNoticeRead:
@@ -150,8 +147,14 @@ def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     as plain data (app/core/responses.py): what was validated when it was written is answered as
     stored, the deductible and sublimits computed from the facts and the cover (RULES.md §4)."""
     facts = _facts(row["facts"], row["social_engineering_steps"])
-    cover = cover_from_document(row["cover__"]) if row["cover__"] else None
-    deductible = claim_deductible_of(cover, _deductible_facts(facts))
+    cover = row["cover__"]  # the policy matched when received (`policy_cover_sql`), or None
+    option = cover["deductible"] if cover else None
+    limit, real_estate_option = (
+        cover_terms(cover["options"], cover["real_estate_status"])
+        if cover
+        else (INCLUDED_INNOCENT_PARTY, False)
+    )
+    deductible = claim_deductible_of(option, _deductible_facts(facts))
     sublimits = applicable_sublimits(
         SublimitFacts(
             innocent_party=facts["innocent_party"],
@@ -160,8 +163,8 @@ def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
             social_engineering_steps=frozenset(facts["social_engineering_steps"]),
             cybercrime=facts["cybercrime"],
         ),
-        innocent_party_limit=cover.innocent_party_limit if cover else INCLUDED_INNOCENT_PARTY,
-        real_estate_option=cover.real_estate_option if cover else False,
+        innocent_party_limit=limit,
+        real_estate_option=real_estate_option,
     )
     entries = row["file__"] or []
     calls = row["calls__"] or []
@@ -174,12 +177,12 @@ def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
         chronology=row["chronology"] or [],
         facts=facts,
         deductible={
-            "option": cover.deductible,
+            "option": option,
             "amount": money_text(deductible.amount),
             "basis": deductible.basis,
             "adjustments": list(deductible.adjustments),
         }
-        if deductible and cover
+        if deductible
         else None,
         sublimits=[
             {
@@ -661,7 +664,8 @@ async def _call_what_is_owed(
         return None
     cover = await policy_cover(unit.db, notice.policy_id)  # the one matched when received
     facts = _facts(notice.facts, notice.social_engineering_steps)
-    deductible = claim_deductible_of(cover, _deductible_facts(facts))
+    option = cover.deductible if cover else None
+    deductible = claim_deductible_of(option, _deductible_facts(facts))
     if deductible is None:
         return None
     if events is None:

@@ -476,9 +476,11 @@ def not_modified(request: Request, response: Response) -> Response | None:
     """304 for a read whose ETag the client already holds (If-None-Match), the read recorded."""
     if request.method != "GET" or response.status_code != 200:
         return None
-    tag = response.headers.get("etag")
     wanted = request.headers.get("if-none-match")
-    if not tag or not wanted:
+    if not wanted:
+        return None
+    tag = response.headers.get("etag")
+    if not tag:
         return None
     tags = {t.strip().removeprefix("W/") for t in wanted.split(",")}
     if tag.removeprefix("W/") not in tags and "*" not in tags:

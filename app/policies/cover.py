@@ -30,16 +30,22 @@ class PolicyCover:
 def _cover(
     policy_id: UUID, program_year: int, deductible: str, options: dict[str, Any], real_estate: str
 ) -> PolicyCover:
-    buy_up = (options or {}).get("innocent_party_sublimit")
+    limit, real_estate_option = cover_terms(options, real_estate)
     return PolicyCover(
         policy_id=policy_id,
         program_year=program_year,
         deductible=deductible,
-        innocent_party_limit=Decimal(buy_up).quantize(Decimal("0.01"))
-        if buy_up
-        else INCLUDED_INNOCENT_PARTY,
-        real_estate_option=real_estate == RealEstateStatus.in_force,
+        innocent_party_limit=limit,
+        real_estate_option=real_estate_option,
     )
+
+
+def cover_terms(options: dict[str, Any] | None, real_estate: str) -> tuple[Decimal, bool]:
+    """A policy's Innocent Party limit (the included one, or the buy-up it chose) and whether
+    its Real Estate option is in force, from its options and Real Estate status."""
+    buy_up = (options or {}).get("innocent_party_sublimit")
+    limit = Decimal(buy_up).quantize(Decimal("0.01")) if buy_up else INCLUDED_INNOCENT_PARTY
+    return limit, real_estate == RealEstateStatus.in_force
 
 
 _COVER_COLUMNS = (
@@ -71,22 +77,12 @@ async def policy_cover(db: AsyncSession, policy_id: UUID) -> PolicyCover | None:
 
 def policy_cover_sql(policy_id: str) -> str:
     """SQL: the cover of the policy whose id is in column `policy_id`, as one JSON document,
-    or NULL; read it back with `cover_from_document`."""
+    or NULL; its terms read back with `cover_terms`."""
     return (
         "(SELECT jsonb_build_object('id', p.id, 'program_year', p.program_year,"  # noqa: S608 (constants)
         " 'deductible', p.deductible, 'options', p.options,"
         " 'real_estate_status', p.real_estate_status)"
         f" FROM policy AS p WHERE p.id = {policy_id})"
-    )
-
-
-def cover_from_document(document: dict[str, Any]) -> PolicyCover:
-    return _cover(
-        UUID(document["id"]),
-        int(document["program_year"]),
-        document["deductible"],
-        document["options"],
-        document["real_estate_status"],
     )
 
 
