@@ -48,17 +48,31 @@ class _Param:
     kind: str  # "path", "query", "header" or "cookie": the first item of an error's loc
     listed: bool  # a list read from every occurrence of the key (`?status=a&status=b`)
     sequence: bool  # an empty list counts as absent
+    # the value when absent, when that is its default as it is (an optional parameter whose
+    # default is not validated and is immutable, so that FastAPI's deep copy is the same
+    # object): the usual case, a filter not given
+    absent: tuple[Any] | None
+
+
+_IMMUTABLE = (type(None), bool, int, float, str, bytes)
 
 
 def _param(field: ModelField) -> _Param:
     annotation = field.field_info.annotation
     sequence = field_annotation_is_sequence(annotation)
+    info = field.field_info
+    plain_default = (
+        not info.is_required()
+        and not info.validate_default
+        and isinstance(field.default, _IMMUTABLE)
+    )
     return _Param(
         field=field,
         keys=tuple(key for _, key in _get_param_aliases(field)),
-        kind=field.field_info.in_.value,  # type: ignore[attr-defined]
+        kind=info.in_.value,  # type: ignore[attr-defined]
         listed=sequence and not _is_json_field(field),
         sequence=sequence,
+        absent=(field.default,) if plain_default else None,
     )
 
 
@@ -89,6 +103,9 @@ class _Params:
                 key = next((k for k in keys if k in received), key)
             value = received.getlist(key) if param.listed and multi else received.get(key, None)
             if value is None or (param.sequence and len(value) == 0):
+                if param.absent is not None:
+                    values[param.field.name] = param.absent[0]
+                    continue
                 value = Undefined
             v, failed = _validate_value_with_model_field(
                 field=param.field, value=value, values=values, loc=(param.kind, key)
