@@ -75,8 +75,13 @@ def _invalid() -> InvalidInput:
 
 
 def encode_cursor(position: list[Any]) -> str:
-    """An opaque cursor: the position's JSON (written by orjson), base64url without padding."""
-    return base64.urlsafe_b64encode(orjson.dumps(position)).decode().rstrip("=")
+    """An opaque cursor: the position's JSON (written by orjson; by the standard library what
+    orjson refuses, an integer beyond 64 bits), base64url without padding."""
+    try:
+        raw = orjson.dumps(position)
+    except orjson.JSONEncodeError:
+        raw = json.dumps(position, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> list[Any] | None:
