@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.audit_chain import MAC_FIELDS, OPTIONAL_MAC_FIELDS
 from app.core.audited import conditions
+from app.core.db import fetch_on_connection
 from app.core.sql import Bound
 
 SEALER_LOCK_ID = 0x4C504C_A0D17  # one sealer at a time across workers and replicas
@@ -92,12 +93,14 @@ async def finished_xid_horizon(conn: AsyncConnection) -> int:
 
 
 async def event_macs_between(conn: AsyncConnection, lo: int, hi: int) -> list[tuple[int, str]]:
-    rows = await conn.execute(
-        text(
+    """The numbers and MACs of the events written by transactions in [lo, hi), in order."""
+    rows = await fetch_on_connection(
+        conn,
+        Bound(
             "SELECT seq, mac FROM audit_event "
-            "WHERE xid >= CAST(:lo AS text)::xid8 AND xid < CAST(:hi AS text)::xid8 ORDER BY seq"
+            "WHERE xid >= CAST(:lo AS text)::xid8 AND xid < CAST(:hi AS text)::xid8 ORDER BY seq",
+            {"lo": str(lo), "hi": str(hi)},
         ),
-        {"lo": str(lo), "hi": str(hi)},
     )
     return [(int(r[0]), r[1]) for r in rows]
 

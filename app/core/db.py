@@ -77,6 +77,14 @@ async def fetch_in_autocommit(
     assert options.get("isolation_level") == "AUTOCOMMIT", "the driver path is for autocommit"
     if options.get(READ_ONLY_UNIT):
         _refuse_unless_select(query, bookkeeping=bookkeeping)
+    return await fetch_on_connection(conn, query)
+
+
+async def fetch_on_connection(conn: AsyncConnection, query: Bound) -> list[Any]:
+    """One statement on the driver's own connection under `conn`, in whatever transaction `conn`
+    is in: the driver's records, without SQLAlchemy's result machinery (a large read, such as
+    the thousands of events a seal folds, spent most of its time there, stalling the event
+    loop), errors raised as SQLAlchemy raises them."""
     pooled = await conn.get_raw_connection()
     try:
         return await _fetch(pooled, conn.dialect, query)
