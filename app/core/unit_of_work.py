@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import cache
 from typing import Annotated, Any, Protocol, cast
 
 from anyio import CancelScope
@@ -121,7 +122,7 @@ class Unit:
 
         `unless` names a boolean column of the query: a row where it is true is held back (see
         `hold_back`), neither recorded nor returned."""
-        held = f" WHERE NOT found.{_column(unless)}" if unless else ""
+        template = _read_recorded(unless)
         guard = self.session_guard
         if guard is None or self.in_transaction():
             rows = self.hold_back(await self.read(query), unless)
@@ -131,7 +132,7 @@ class Unit:
         self.session_guard = None
         rows = await self._fetch_in_autocommit(
             compose(
-                _READ_RECORDED.format(held=held),
+                template,
                 touch=guard.touch(),
                 q=query,
                 event=insert_event(event),
@@ -221,11 +222,13 @@ _READ_RECORDED = (
 _IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
-def _column(name: str) -> str:
-    """A column name written into a statement (a constant of the code, checked all the same)."""
-    if not _IDENTIFIER.fullmatch(name):
-        raise ValueError(f"not a column name: {name!r}")
-    return name
+@cache
+def _read_recorded(unless: str | None) -> str:
+    """`_READ_RECORDED` holding back a row where the boolean column `unless` is true (a
+    constant of the code, checked all the same), or none."""
+    if unless is not None and not _IDENTIFIER.fullmatch(unless):
+        raise ValueError(f"not a column name: {unless!r}")
+    return _READ_RECORDED.format(held=f" WHERE NOT found.{unless}" if unless else "")
 
 
 def route_action(request: Request) -> str:
