@@ -461,7 +461,7 @@ async def test_need_to_know(app, client):
     created = (
         await client.post("/payments/authorizations", json=pad(policy_id), headers=me)
     ).json()
-    _, other = await user_token(app, client)
+    someone, other = await user_token(app, client)
     _, service_desk = await user_token(app, client, role="customer_service")
     _, underwriter = await user_token(app, client, role="underwriter")
     for path in (f"/payments/authorizations/{created['id']}", f"/payments/accounts/{policy_id}"):
@@ -469,6 +469,10 @@ async def test_need_to_know(app, client):
         assert (await client.get(path, headers=bearer(service_desk))).status_code == 200
         assert (await client.get(path, headers=bearer(underwriter))).status_code == 403
         assert (await client.get(path, headers=finance)).status_code == 200
+    # another lawyer's read of the account: one refusal recorded, never a read (the read that
+    # found nothing was held back)
+    tried = await audit_events(app, resource_id=policy_id, actor_id=someone["id"])
+    assert [(e["action"], e["outcome"]) for e in tried] == [("payment_account.read", "denied")]
     stranger = await client.post(
         "/payments/authorizations", json=pad(policy_id), headers=bearer(other)
     )
