@@ -50,10 +50,13 @@ def model_response(
     )
 
 
+_AS_TEXT = (UUID, Decimal)
+
+
 def _as_json(value: Any) -> Any:
     """What orjson does not write by itself: a Decimal and the driver's UUID (a subclass) as
     their text, a model by its own serializer."""
-    if isinstance(value, Decimal | UUID):
+    if isinstance(value, _AS_TEXT):  # a tuple: isinstance of a union type takes twice as long
         return str(value)
     if isinstance(value, BaseModel):
         return orjson.Fragment(value.model_dump_json())
