@@ -38,6 +38,7 @@ from app.claims_notices.rules import (
     deductible_calls,
 )
 from app.claims_notices.schemas import (
+    CallRead,
     ClaimsHistoryItem,
     ClaimsHistoryRead,
     ClaimsNoticeCreate,
@@ -45,6 +46,7 @@ from app.claims_notices.schemas import (
     ClaimsNoticeUpdate,
     CostCreate,
     CounselAssign,
+    FileEntryRead,
     MilestoneCreate,
     NoticeFacts,
 )
@@ -194,27 +196,22 @@ def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
             for s in sublimits
         ],
         file=[
-            {
-                "id": e["id"],
-                "entry_type": e["entry_type"],
-                "milestone": e["milestone"],
-                "kind": e["cost_kind"],
-                "amount": _money_or_none(e["amount"]),
-                "occurred_on": e["occurred_on"],
-                "note": e["note"],
-                "recorded_by_id": e["recorded_by_id"],
-                "created_at": datetime.fromisoformat(e["created_at"]),
-            }
+            fields_of(
+                FileEntryRead,
+                e,
+                kind=e["cost_kind"],
+                amount=_money_or_none(e["amount"]),
+                created_at=datetime.fromisoformat(e["created_at"]),
+            )
             for e in entries
         ],
         calls=[
-            {
-                "id": c["id"],
-                "due_on": c["due_on"],
-                "amount": _money_or_none(c["amount"]),
-                "cumulative": _money_or_none(c["cumulative"]),
-                "trigger": c["trigger"],
-            }
+            fields_of(
+                CallRead,
+                c,
+                amount=_money_or_none(c["amount"]),
+                cumulative=_money_or_none(c["cumulative"]),
+            )
             for c in calls
         ],
         costs_total=money_text(

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.audit_chain import event_mac, jsonable, redact
 from app.core.db import UNIT_BOOKKEEPING
 from app.core.requestctx import RequestMeta
+from app.core.responses import json_default
 from app.core.sql import Bound, compose, statement
 
 
@@ -179,21 +180,14 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps(..., separators
 
 def _json_text(value: Any) -> str:
     """An event's JSON column as text for its jsonb column: its details (made JSON-safe by
-    `event`) or a list of ids, written by orjson (an id as its text, as `jsonable` writes it);
-    anything orjson refuses (an integer beyond 64 bits, a type of its own) as `jsonable` and
-    the standard library write it. jsonb keeps the value, not the text: either reads back the
-    same."""
+    `event`) or a list of ids, written by orjson as answers are (`json_default`: an id as its
+    text, as `jsonable` writes it); anything orjson refuses (an integer beyond 64 bits) as
+    `jsonable` and the standard library write it. jsonb keeps the value, not the text: either
+    reads back the same."""
     try:
-        return orjson.dumps(value, default=_id_text).decode()
+        return orjson.dumps(value, default=json_default).decode()
     except orjson.JSONEncodeError:
         return _COMPACT.encode(jsonable(value))
-
-
-def _id_text(value: Any) -> str:
-    """The driver's UUID (a subclass orjson does not write itself), as `jsonable` writes it."""
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    raise TypeError
 
 
 _EVENT_COLUMNS = (
