@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from app.audit.schemas import AuditEventRead
 from app.core.audit_chain import GENESIS, event_mac, fold_chain
 from app.core.audited import ALL, Source, read_page
 from app.core.pagination import SeqKeyset
-from app.core.responses import answered_columns, fields_of, page_of
+from app.core.responses import answered_columns, page_of
 from app.core.unit_of_work import Unit
 
 EVENTS = Source(
@@ -39,7 +40,30 @@ async def list_events(
         where=repo.event_filter(f),
         filters=f.__dict__,
     )
-    return page_of([fields_of(AuditEventRead, row) for row in rows], next_cursor)
+    return page_of([event_answer(row) for row in rows], next_cursor)
+
+
+def event_answer(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An event as `AuditEventRead` shows it, as stored (app/core/responses.py)."""
+    return {
+        "id": row["id"],
+        "seq": row["seq"],
+        "occurred_at": row["occurred_at"],
+        "actor_id": row["actor_id"],
+        "actor_role": row["actor_role"],
+        "actor_label": row["actor_label"],
+        "action": row["action"],
+        "resource_type": row["resource_type"],
+        "resource_id": row["resource_id"],
+        "outcome": row["outcome"],
+        "request_id": row["request_id"],
+        "client_request_id": row["client_request_id"],
+        "client_ip": row["client_ip"],
+        "user_agent": row["user_agent"],
+        "subject_ids": row["subject_ids"],
+        "resource_ids": row["resource_ids"],
+        "details": row["details"],
+    }
 
 
 @dataclass(frozen=True)

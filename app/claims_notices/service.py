@@ -38,7 +38,6 @@ from app.claims_notices.rules import (
     deductible_calls,
 )
 from app.claims_notices.schemas import (
-    CallRead,
     ClaimsHistoryItem,
     ClaimsHistoryRead,
     ClaimsNoticeCreate,
@@ -46,7 +45,6 @@ from app.claims_notices.schemas import (
     ClaimsNoticeUpdate,
     CostCreate,
     CounselAssign,
-    FileEntryRead,
     MilestoneCreate,
     NoticeFacts,
 )
@@ -54,7 +52,7 @@ from app.core.audited import UPDATED_SINCE, conditions, read_page, read_record
 from app.core.clock import today as _today
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
-from app.core.responses import fields_of, page_of
+from app.core.responses import page_of
 from app.core.unit_of_work import Unit
 from app.documents.attachments import (
     Attachment,
@@ -170,15 +168,29 @@ def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     )
     entries = row["file__"] or []
     calls = row["calls__"] or []
-    return fields_of(
-        ClaimsNoticeRead,
-        row,
-        lawyer=lawyer_answer(row, "lawyer_id"),
-        received_on=row["reported_on"] if row["status"] != NoticeStatus.draft else None,
-        potential_damages=_money_or_none(row["potential_damages"]),
-        chronology=row["chronology"] or [],
-        facts=facts,
-        deductible={
+    return {
+        "id": row["id"],
+        "reference": row["reference"],
+        "lawyer_id": row["lawyer_id"],
+        "lawyer": lawyer_answer(row, "lawyer_id"),
+        "firm_id": row["firm_id"],
+        "filed_by_id": row["filed_by_id"],
+        "status": row["status"],
+        "channel": row["channel"],
+        "kind": row["kind"],
+        "received_on": row["reported_on"] if row["status"] != NoticeStatus.draft else None,
+        "awareness_date": row["awareness_date"],
+        "client_name": row["client_name"],
+        "matter_description": row["matter_description"],
+        "retainer_date": row["retainer_date"],
+        "claimant": row["claimant"],
+        "alleged_error": row["alleged_error"],
+        "potential_damages": _money_or_none(row["potential_damages"]),
+        "chronology": row["chronology"] or [],
+        "reported_on_section_d": row["reported_on_section_d"],
+        "facts": facts,
+        "policy_id": row["policy_id"],
+        "deductible": {
             "option": option,
             "amount": money_text(deductible.amount),
             "basis": deductible.basis,
@@ -186,7 +198,7 @@ def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
         }
         if deductible
         else None,
-        sublimits=[
+        "sublimits": [
             {
                 "code": s.code,
                 "per_claim": money_text(s.per_claim),
@@ -195,30 +207,42 @@ def notice_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
             }
             for s in sublimits
         ],
-        file=[
-            fields_of(
-                FileEntryRead,
-                e,
-                kind=e["cost_kind"],
-                amount=_money_or_none(e["amount"]),
-                created_at=datetime.fromisoformat(e["created_at"]),
-            )
+        "counsel_id": row["counsel_id"],
+        "acknowledged_at": row["acknowledged_at"],
+        "file": [
+            {
+                "id": e["id"],
+                "entry_type": e["entry_type"],
+                "milestone": e["milestone"],
+                "kind": e["cost_kind"],
+                "amount": _money_or_none(e["amount"]),
+                "occurred_on": e["occurred_on"],
+                "note": e["note"],
+                "recorded_by_id": e["recorded_by_id"],
+                "created_at": datetime.fromisoformat(e["created_at"]),
+            }
             for e in entries
         ],
-        calls=[
-            fields_of(
-                CallRead,
-                c,
-                amount=_money_or_none(c["amount"]),
-                cumulative=_money_or_none(c["cumulative"]),
-            )
+        "calls": [
+            {
+                "id": c["id"],
+                "due_on": c["due_on"],
+                "amount": _money_or_none(c["amount"]),
+                "cumulative": _money_or_none(c["cumulative"]),
+                "trigger": c["trigger"],
+            }
             for c in calls
         ],
-        costs_total=money_text(
+        "costs_total": money_text(
             sum((Decimal(str(e["amount"])) for e in entries if e["amount"] is not None), Decimal(0))
         ),
-        called_total=money_text(sum((Decimal(str(c["amount"])) for c in calls), Decimal(0))),
-    )
+        "called_total": money_text(sum((Decimal(str(c["amount"])) for c in calls), Decimal(0))),
+        "submitted_at": row["submitted_at"],
+        "closed_at": row["closed_at"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "version": row["version"],
+    }
 
 
 async def _reread(unit: Unit, notice: ClaimNotice) -> ClaimsNoticeRead:

@@ -21,7 +21,7 @@ from app.core.clock import today as _today
 from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound, RuleViolation
 from app.core.etag import require_if_match
-from app.core.responses import fields_of, page_of, schema_fingerprint, stored_document
+from app.core.responses import page_of, schema_fingerprint, stored_document
 from app.core.unit_of_work import Unit
 from app.documents.attachments import (
     Attachment,
@@ -50,7 +50,6 @@ from app.exemptions.schemas import (
     Decision,
     ExemptionCreate,
     ExemptionEnd,
-    ExemptionRead,
     ExemptionUpdate,
     RefundRead,
     ReviewCreate,
@@ -116,15 +115,26 @@ def exemption_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     the coverage computed."""
     form = stored_document(ExemptionForm, row["form"], row["form_schema"])
     refund = row["refund"]
-    return fields_of(
-        ExemptionRead,
-        row,
-        lawyer_id=row["owner_id"],
-        lawyer=lawyer_answer(row, "owner_id"),
-        form=form,
-        coverage=_coverage(form, row["facts"] or {}),
-        refund=RefundRead.model_validate(refund) if refund else None,
-    )
+    return {
+        "id": row["id"],
+        "lawyer_id": row["owner_id"],
+        "lawyer": lawyer_answer(row, "owner_id"),
+        "filed_by_id": row["filed_by_id"],
+        "status": row["status"],
+        "channel": row["channel"],
+        "form": form,
+        "received_on": row["received_on"],
+        "needs_review": row["needs_review"],
+        "coverage": _coverage(form, row["facts"] or {}),
+        "refund": RefundRead.model_validate(refund) if refund else None,
+        "review_note": row["review_note"],
+        "reviewed_at": row["reviewed_at"],
+        "ended_on": row["ended_on"],
+        "submitted_at": row["submitted_at"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "version": row["version"],
+    }
 
 
 async def _reread(unit: Unit, exemption: Exemption) -> dict[str, Any]:

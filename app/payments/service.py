@@ -24,7 +24,7 @@ from app.auth.principal import Principal
 from app.core.audited import UPDATED_SINCE, conditions, read_page, read_record, reread
 from app.core.clock import today
 from app.core.errors import AppError, FieldError, InvalidInput, NotFound
-from app.core.responses import fields_of, page_of
+from app.core.responses import page_of
 from app.core.unit_of_work import Unit
 from app.payments import account_crypto, accounts
 from app.payments import repository as repo
@@ -129,14 +129,30 @@ def applies_from_note(applies_from: date | None, *, notice_days: int) -> str:
 def authorization_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     """`authorization_read` as plain data, for reads (app/core/responses.py)."""
     notice = APPLICATION_FORM_NOTICE_DAYS if row["notice_days"] == 30 else NOTICE_DAYS
-    return fields_of(
-        AuthorizationRead,
-        row,
-        lawyer=lawyer_answer(row, "lawyer_id"),
-        account_number=account_crypto.MASK + row["account_last4"] if row["account_last4"] else None,
-        card_on_file=row["card_token"] is not None,
-        applies_from_note=applies_from_note(row["applies_from"], notice_days=notice),
-    )
+    last4 = row["account_last4"]
+    return {
+        "id": row["id"],
+        "policy_id": row["policy_id"],
+        "lawyer_id": row["lawyer_id"],
+        "lawyer": lawyer_answer(row, "lawyer_id"),
+        "method": row["method"],
+        "plan": row["plan"],
+        "payor_name": row["payor_name"],
+        "payor_is_lawyer": row["payor_is_lawyer"],
+        "third_party_consent": row["third_party_consent"],
+        "institution_number": row["institution_number"],
+        "transit_number": row["transit_number"],
+        "account_number": account_crypto.MASK + last4 if last4 else None,
+        "card_on_file": row["card_token"] is not None,
+        "signed_on": row["signed_on"],
+        "on_application_form": row["on_application_form"],
+        "received_on": row["received_on"],
+        "applies_from": row["applies_from"],
+        "applies_from_note": applies_from_note(row["applies_from"], notice_days=notice),
+        "status": row["status"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
 
 
 def authorization_read(row: Mapping[Any, Any]) -> AuthorizationRead:

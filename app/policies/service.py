@@ -20,7 +20,7 @@ from app.core.audited import (
 )
 from app.core.clock import today
 from app.core.errors import Conflict, FieldError, Forbidden, InvalidInput, NotFound
-from app.core.responses import fields_of, page_of
+from app.core.responses import page_of
 from app.core.unit_of_work import Unit
 from app.policies import repository as repo
 from app.policies import rules
@@ -65,7 +65,25 @@ def to_read(row: Mapping[Any, Any]) -> PolicyDetail:
 
 def policy_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     """`to_read` as plain data, for reads (app/core/responses.py)."""
-    return fields_of(PolicyDetail, row, lawyer=lawyer_answer(row, "lawyer_id"))
+    return {
+        "id": row["id"],
+        "application_id": row["application_id"],
+        "lawyer_id": row["lawyer_id"],
+        "lawyer": lawyer_answer(row, "lawyer_id"),
+        "firm_id": row["firm_id"],
+        "program_year": row["program_year"],
+        "effective_date": row["effective_date"],
+        "deductible": row["deductible"],
+        "part_time": row["part_time"],
+        "real_estate_status": row["real_estate_status"],
+        "real_estate_since": row["real_estate_since"],
+        "cover_ends": row["cover_ends"],
+        "premium": row["premium"],
+        "tax": row["tax"],
+        "total": row["total"],
+        "issued_at": row["issued_at"],
+        "updated_at": row["updated_at"],
+    }
 
 
 async def read_policy(unit: Unit, principal: Principal, policy_id: UUID) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from app.core.db import violated_constraint
 from app.core.errors import Conflict, FieldError, InvalidInput, NotFound
 from app.core.etag import require_if_match
 from app.core.pagination import TimeKeyset
-from app.core.responses import answered_columns, fields_of, page_of
+from app.core.responses import answered_columns, page_of
 from app.core.security import hash_password, new_secret
 from app.core.sql import Bound
 from app.core.unit_of_work import Unit
@@ -173,7 +173,22 @@ async def _load(unit: Unit, user_id: UUID, *, for_update: bool = False) -> AppUs
 
 def user_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     """An account read by the audited path (`USERS`), as plain data (app/core/responses.py)."""
-    return fields_of(UserRead, row)
+    return {
+        "id": row["id"],
+        "username": row["username"],
+        "role": row["role"],
+        "email": row["email"],
+        "full_name": row["full_name"],
+        "firm_id": row["firm_id"],
+        "scopes": row["scopes"],
+        "disabled": row["disabled"],
+        "locked": row["locked"],
+        "last_login_at": row["last_login_at"],
+        "role_changed_at": row["role_changed_at"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+        "version": row["version"],
+    }
 
 
 async def read_user(unit: Unit, user_id: UUID) -> dict[str, Any]:

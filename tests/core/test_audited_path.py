@@ -354,3 +354,29 @@ async def test_json_is_read_and_written_through_the_one_parser_in_both_paths(app
     # a value that is not JSON text yet is refused, never written as its Python repr
     with pytest.raises(DBAPIError):
         await fetch_on_pool(database, Bound("SELECT CAST(:doc AS jsonb) AS b", {"doc": document}))
+
+
+def test_answers_written_out_show_their_models_fields_in_order():
+    """The answers built as dict displays (cheaper than `fields_of` by about ten thousand
+    instructions a row, measured on a page of 50) name exactly their model's fields, in its
+    order: a field added to a model and not to its answer fails here, not in a client."""
+    from app.audit.schemas import AuditEventRead
+    from app.audit.service import event_answer
+    from app.payments.schemas import AuthorizationRead
+    from app.payments.service import authorization_answer
+    from app.policies.schemas import PolicyDetail
+    from app.policies.service import policy_answer
+    from app.users.schemas import UserRead
+    from app.users.service import user_answer
+
+    class AnyRow(dict):  # every column NULL
+        def __missing__(self, key: str) -> None:
+            return None
+
+    for answer, model in (
+        (event_answer, AuditEventRead),
+        (authorization_answer, AuthorizationRead),
+        (policy_answer, PolicyDetail),
+        (user_answer, UserRead),
+    ):
+        assert list(answer(AnyRow())) == list(model.model_fields), answer.__name__
