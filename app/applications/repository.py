@@ -13,8 +13,8 @@ from app.applications.models import Application, ApplicationStatus
 from app.auth.principal import Principal
 from app.core.audited import Source
 from app.core.sql import Bound, as_clause
-from app.policies.issuance import issued_policy_sql
-from app.quotes.pricing import quote_document_sql
+from app.policies.issuance import ISSUED_POLICY_COLUMNS, issued_policy_join
+from app.quotes.pricing import QUOTE_COLUMNS, quote_join
 from app.users.acting_for import lawyer_records_visible
 from app.users.whose import LAWYER_COLUMNS, lawyer_join
 
@@ -27,13 +27,13 @@ LODGED = (ApplicationStatus.submitted, ApplicationStatus.approved)
 # statement, through the SQL the quotes, policies and users domains publish for it.
 APPLICATIONS = Source(
     "application",
-    f"application AS r {lawyer_join('r.owner_id')}",
+    f"application AS r {lawyer_join('r.owner_id')} {quote_join('r.quote_id')}"
+    f" {issued_policy_join('r.id')}",
     # the columns `service.application_answer` answers, not `r.*` (see `answered_columns`)
     columns="r.id, r.owner_id, r.firm_id, r.program_year, r.status, r.form, r.form_schema,"
     " r.submitted_at, r.decided_at, r.decision_note, r.tax_certificate_confirmed_at,"
-    " r.created_at, r.updated_at, r.version,"
-    f" {quote_document_sql('r.quote_id')} AS quote_document__,"
-    f" {issued_policy_sql('r.id')} AS policy_document__, {LAWYER_COLUMNS}",
+    f" r.created_at, r.updated_at, r.version, {QUOTE_COLUMNS}, {ISSUED_POLICY_COLUMNS},"
+    f" {LAWYER_COLUMNS}",
 )
 
 

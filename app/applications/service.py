@@ -58,8 +58,8 @@ from app.policies.issuance import (
     issued_policy_answer,
 )
 from app.quotes.pricing import (
+    joined_quote_answer,
     price_and_store,
-    quote_answer_of_document,
     stored_quote,
 )
 from app.quotes.rules import QuoteInput, Violation
@@ -151,7 +151,6 @@ def application_answer(app: Mapping[Any, Any]) -> dict[str, Any]:
     columns, its quote and its policy as stored, and its form as stored when the current form's
     model wrote it (else validated again: a form stored by an earlier version takes the fields
     added since with their defaults)."""
-    quote, policy = app["quote_document__"], app["policy_document__"]
     return {
         "id": app["id"],
         "lawyer_id": app["owner_id"],
@@ -160,8 +159,8 @@ def application_answer(app: Mapping[Any, Any]) -> dict[str, Any]:
         "program_year": app["program_year"],
         "status": app["status"],
         "form": stored_document(ApplicationForm, app["form"], app["form_schema"]),
-        "quote": quote_answer_of_document(quote) if quote else None,
-        "policy": issued_policy_answer(policy) if policy else None,
+        "quote": joined_quote_answer(app),
+        "policy": issued_policy_answer(app),
         "submitted_at": app["submitted_at"],
         "decided_at": app["decided_at"],
         "decision_note": app["decision_note"],

@@ -3,8 +3,9 @@ policies for the applications domain)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -12,11 +13,12 @@ from app.core.unit_of_work import Unit
 from app.policies.models import Policy, RealEstateStatus
 
 __all__ = [
+    "ISSUED_POLICY_COLUMNS",
     "PolicyTerms",
     "RealEstateStatus",
     "issue_policy",
     "issued_policy_answer",
-    "issued_policy_sql",
+    "issued_policy_join",
 ]
 from app.quotes.pricing import StoredQuote
 
@@ -78,31 +80,38 @@ async def issue_policy(unit: Unit, terms: PolicyTerms) -> UUID:
     return policy.id
 
 
-def issued_policy_sql(application_id: str) -> str:
-    """SQL: the policy the application with the id in column `application_id` issued, as one
-    JSON document (money as strings), or NULL; answered by `issued_policy_answer`."""
-    return (
-        "(SELECT jsonb_build_object('id', p.id, 'program_year', p.program_year,"  # noqa: S608 (constants)
-        " 'effective_date', p.effective_date, 'deductible', p.deductible,"
-        " 'real_estate_status', p.real_estate_status, 'premium', p.premium::text,"
-        " 'tax', p.tax::text, 'total', p.total::text, 'issued_at', p.issued_at)"
-        f" FROM policy AS p WHERE p.application_id = {application_id})"
-    )
+def issued_policy_join(application_id: str) -> str:
+    """SQL: the policy the application with the id in column `application_id` issued, joined
+    as `p` (at most one: `uq_policy_application_id`; its columns NULL when there is none), its
+    columns `ISSUED_POLICY_COLUMNS` (its id and money as their text, which the answer shows as
+    it is), answered by `issued_policy_answer`. Columns, not a JSON document built by the
+    statement (see app/quotes/pricing.py `QUOTE_COLUMNS`)."""
+    return f"LEFT JOIN policy AS p ON p.application_id = {application_id}"
 
 
-def issued_policy_answer(document: dict[str, Any]) -> dict[str, Any]:
-    """An `issued_policy_sql` document as the applications' `PolicyRead` shows it, as plain data
-    (app/core/responses.py), its fields in the model's order: the id, date and money (numeric
-    text with its two places) as written in JSON, which is how the model writes them; the time
-    read back, so that it is written in UTC with `Z` as the model writes it."""
+ISSUED_POLICY_COLUMNS = (
+    "p.id::text AS policy__id, p.program_year AS policy__program_year,"
+    " p.effective_date AS policy__effective_date, p.deductible AS policy__deductible,"
+    " p.real_estate_status AS policy__real_estate_status, p.premium::text AS policy__premium,"
+    " p.tax::text AS policy__tax, p.total::text AS policy__total,"
+    " p.issued_at AS policy__issued_at"
+)
+
+
+def issued_policy_answer(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The issued policy joined to a row (`issued_policy_join`) as the applications'
+    `PolicyRead` shows it, as plain data (app/core/responses.py), its fields in the model's
+    order; None when the application issued none."""
+    if row["policy__id"] is None:
+        return None
     return {
-        "id": document["id"],
-        "program_year": document["program_year"],
-        "effective_date": document["effective_date"],
-        "deductible": document["deductible"],
-        "real_estate_status": document["real_estate_status"],
-        "premium": document["premium"],
-        "tax": document["tax"],
-        "total": document["total"],
-        "issued_at": datetime.fromisoformat(document["issued_at"]),
+        "id": row["policy__id"],
+        "program_year": row["policy__program_year"],
+        "effective_date": row["policy__effective_date"],
+        "deductible": row["policy__deductible"],
+        "real_estate_status": row["policy__real_estate_status"],
+        "premium": row["policy__premium"],
+        "tax": row["policy__tax"],
+        "total": row["policy__total"],
+        "issued_at": row["policy__issued_at"],
     }

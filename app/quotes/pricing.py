@@ -4,9 +4,11 @@ from the inputs that priced them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -15,40 +17,44 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.quotes import repository as repo
 from app.quotes.rules import Deductible, InnocentPartySublimit, PaymentPlan, QuoteInput
 from app.quotes.schemas import QuoteRead
-from app.quotes.service import price_and_store, quote_answer, to_read
+from app.quotes.service import QUOTE_ANSWERED, price_and_store, quote_answer_of, to_read
 
 __all__ = [
+    "QUOTE_COLUMNS",
     "StoredQuote",
+    "joined_quote_answer",
     "price_and_store",
-    "quote_answer_of_document",
-    "quote_document_sql",
-    "quote_from_document",
+    "quote_join",
     "stored_quote",
     "stored_quotes",
 ]
 
-
-def quote_document_sql(quote_id: str) -> str:
-    """SQL: the quote with the id in column `quote_id` as one JSON document (money as strings),
-    for a domain that shows a quote inside its own record in the same statement; read it back
-    with `quote_from_document`."""
-    return (
-        "(SELECT jsonb_build_object('id', q.id, 'owner_id', q.owner_id, 'inputs', q.inputs,"  # noqa: S608 (constants)
-        " 'lines', q.lines, 'premium', q.premium::text, 'tax', q.tax::text,"
-        " 'total', q.total::text, 'instalments', q.instalments,"
-        " 'rate_table_version', q.rate_table_version, 'created_at', q.created_at)"
-        f" FROM quote AS q WHERE q.id = {quote_id})"
-    )
+# For a domain that shows a quote inside its own record, read in the same statement: the quote
+# joined (`quote_join`), its columns named `quote__<column>`, answered by `joined_quote_answer`.
+# Columns, not one JSON document built by the statement: building the documents of a page of
+# 50 applications (quote and policy) took PostgreSQL about 1.2 ms of a page's 2.3 ms. Ids and
+# money as their text, which the answer shows as it is.
+_AS_TEXT = {"id", "owner_id", "premium", "tax", "total"}
+QUOTE_COLUMNS = ", ".join(
+    f"q.{name}{'::text' if name in _AS_TEXT else ''} AS quote__{name}" for name in QUOTE_ANSWERED
+)
 
 
-def quote_from_document(document: dict[str, Any]) -> QuoteRead:
-    return to_read(document)
+_JOINED = itemgetter(*(f"quote__{name}" for name in QUOTE_ANSWERED))
 
 
-def quote_answer_of_document(document: dict[str, Any]) -> dict[str, Any]:
-    """The quote of a `quote_document_sql` document as `QuoteRead` shows it, as plain data for
-    an answer built from its row (app/core/responses.py); its time, a string in JSON, read back."""
-    return quote_answer({**document, "created_at": datetime.fromisoformat(document["created_at"])})
+def quote_join(quote_id: str) -> str:
+    """SQL: the quote with the id in column `quote_id` joined as `q` (its columns NULL when
+    there is none)."""
+    return f"LEFT JOIN quote AS q ON q.id = {quote_id}"
+
+
+def joined_quote_answer(row: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The joined quote (`QUOTE_COLUMNS`) of a row as `QuoteRead` shows it, as plain data for
+    an answer built from its row (app/core/responses.py); None when there is none."""
+    if row["quote__id"] is None:
+        return None
+    return quote_answer_of(*_JOINED(row))
 
 
 @dataclass(frozen=True)

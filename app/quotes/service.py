@@ -42,23 +42,64 @@ def _json_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
+# The columns a quote is answered from (`quote_answer`).
+QUOTE_ANSWERED = (
+    "id",
+    "owner_id",
+    "inputs",
+    "lines",
+    "premium",
+    "tax",
+    "total",
+    "instalments",
+    "rate_table_version",
+    "created_at",
+)
+
+
 def quote_answer(row: Mapping[Any, Any]) -> dict[str, Any]:
     """A stored quote as `QuoteRead` shows it, from its row (`QUOTES`), without validating again
     what was validated when it was priced (see app/core/responses.py): the same fields in the
-    same order, money kept as stored (numeric(12,2) columns, strings in the documents), the
-    lines and instalments as stored (their fields in jsonb's order, see schemas.py)."""
-    inputs = row["inputs"]
+    same order, money kept as stored (numeric(12,2) columns, or their text), the lines and
+    instalments as stored (their fields in jsonb's order, see schemas.py)."""
+    return quote_answer_of(
+        row["id"],
+        row["owner_id"],
+        row["inputs"],
+        row["lines"],
+        row["premium"],
+        row["tax"],
+        row["total"],
+        row["instalments"],
+        row["rate_table_version"],
+        row["created_at"],
+    )
+
+
+def quote_answer_of(
+    id_: Any,
+    owner_id: Any,
+    inputs: Mapping[str, Any],
+    lines: Any,
+    premium: Any,
+    tax: Any,
+    total: Any,
+    instalments: Any,
+    rate_table_version: str,
+    created_at: Any,
+) -> dict[str, Any]:
+    """`quote_answer` of the `QUOTE_ANSWERED` columns' values, in that order."""
     return {
-        "id": row["id"],
-        "lawyer_id": row["owner_id"],
+        "id": id_,
+        "lawyer_id": owner_id,
         **{name: inputs[name] for name in INPUT_FIELDS},
-        "lines": row["lines"],
-        "premium": row["premium"],
-        "tax": row["tax"],
-        "total": row["total"],
-        "instalments": row["instalments"],
-        "rate_table_version": row["rate_table_version"],
-        "created_at": row["created_at"],
+        "lines": lines,
+        "premium": premium,
+        "tax": tax,
+        "total": total,
+        "instalments": instalments,
+        "rate_table_version": rate_table_version,
+        "created_at": created_at,
     }
 
 
