@@ -138,7 +138,7 @@ class AuditTrail:
         if not rows:
             stmt, params = statement(touch)
             return (await conn.execute(stmt, params, execution_options=options)).first() is not None
-        stmt, params = statement(_touch_and_insert(touch, _columns(rows)))
+        stmt, params = statement(_touch_and_insert(touch, rows))
         written = await conn.execute(stmt, params, execution_options=options)
         return len(written.all()) == len(rows)
 
@@ -150,7 +150,7 @@ class AuditTrail:
             return (insert_events(rows) if rows else None), 0
         if not rows:
             return touch, 1
-        return _touch_and_insert(touch, _columns(rows)), len(rows)
+        return _touch_and_insert(touch, rows), len(rows)
 
 
 def insert_events(rows: list[dict[str, Any]]) -> Bound:
@@ -230,8 +230,11 @@ _INSERT_ONE_SQL = f"INSERT INTO audit_event ({_NAMES}) SELECT " + ", ".join(
 )
 
 
-def _touch_and_insert(touch: Bound, columns: dict[str, list[Any]]) -> Bound:
-    events = Bound(_INSERT_SQL, columns)
+def _touch_and_insert(touch: Bound, rows: list[dict[str, Any]]) -> Bound:
+    # One event (nearly every request's) bound value by value: unnesting arrays of one, its
+    # id lists through JSON, cost PostgreSQL about a fifth more (a list read's event naming 50
+    # records: 770 against 600 us of server CPU).
+    events = insert_event(rows[0]) if len(rows) == 1 else insert_events(rows)
     return compose(
         "WITH touched AS ({touch}) {events} WHERE EXISTS (SELECT 1 FROM touched) RETURNING seq",
         touch=touch,
