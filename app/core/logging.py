@@ -3,6 +3,7 @@ passwords or personal data reach the log."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -59,26 +60,102 @@ class JsonFormatter(logging.Formatter):
         return _line(entry)
 
 
+# How long the access log's lines may wait in JsonLinesHandler's buffer, and how much of them.
+ACCESS_FLUSH_SECONDS = 0.1
+ACCESS_BUFFER_CHARS = 65_536
+
+
 class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The handler configure_logging installs: JSON lines on a stream (JsonFormatter), and the
-    access log's lines written without building a LogRecord (see `log_request`)."""
+    access log's lines written without building a LogRecord (see `log_request`).
+
+    The access log's lines are buffered, as nginx's `access_log ... buffer=64k flush=100ms`:
+    written and flushed one by one, a 280-byte line cost write_entry 2.9 µs; buffered, 1.2 µs
+    (timeit, to a file). Lines buffered on a running event loop are written together
+    ACCESS_FLUSH_SECONDS after the first of them, or at once when they reach
+    ACCESS_BUFFER_CHARS; a line written with no running loop is written at once, after the
+    buffer's. Any other record this handler emits is written after the lines buffered before
+    it (an error logged after requests comes after their lines), and flush() and close() write
+    them, so logging.shutdown() at the process's normal exit does.
+
+    The price: the lines of the last ~100 ms are lost if the process is killed without its exit
+    running (SIGKILL, the OOM killer), and a line may reach the stream up to 100 ms after
+    something written to it another way (print, a second handler). Every step holds the
+    handler's lock, as logging's own handlers do."""
 
     def __init__(self, stream: Any = None) -> None:
         super().__init__(stream)
         self.setFormatter(JsonFormatter())
+        self._buffer: list[str] = []
+        self._buffered_chars = 0
+        # The loop on which a flush of the buffer is scheduled, if any.
+        self._flush_loop: asyncio.AbstractEventLoop | None = None
 
     def write_entry(self, entry: Mapping[str, Any]) -> bool:
-        """`entry` as StreamHandler.emit writes a formatted record: one line, flushed. False
-        when it could not be written (the caller then logs it the usual way, whose handler
-        reports the failure as logging does)."""
+        """`entry` as a line of the access log, buffered (see the class). False when it could
+        not be written (the caller then logs it the usual way, whose handler reports the
+        failure as logging does)."""
         try:
             line = _line(entry) + self.terminator
             with self.lock:  # type: ignore[union-attr]
-                self.stream.write(line)
-                self.flush()
+                self._buffer.append(line)
+                self._buffered_chars += len(line)
+                if self._buffered_chars >= ACCESS_BUFFER_CHARS or not self._flush_scheduled():
+                    self.flush()
         except Exception:
             return False
         return True
+
+    def _flush_scheduled(self) -> bool:
+        """Whether a flush of the buffer is due on the running loop, scheduling one if need be;
+        False without a running loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        if self._flush_loop is not loop:
+            # Checked against this loop, not a flag: a loop closed before its flush came (a
+            # test's) must not leave later lines waiting for it.
+            loop.call_later(ACCESS_FLUSH_SECONDS, self._scheduled_flush)
+            self._flush_loop = loop
+        return True
+
+    def _scheduled_flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._flush_loop = None
+            if self._buffer:  # not written meanwhile (by a record, the size, a flush())
+                self.flush()
+
+    def _write_buffer(self) -> None:
+        """The buffered lines in one write (the lock held). The buffer is emptied first, so
+        that a failed write is reported once, not again with the next record."""
+        if self._buffer:
+            text = "".join(self._buffer)
+            self._buffer.clear()
+            self._buffered_chars = 0
+            self.stream.write(text)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Handler.handle holds the lock here.
+        if self._buffer:
+            try:
+                self._write_buffer()
+            except Exception:
+                self.handleError(record)
+        super().emit(record)
+
+    def flush(self) -> None:
+        with self.lock:  # type: ignore[union-attr]
+            self._write_buffer()
+            super().flush()
+
+    def close(self) -> None:
+        try:
+            with self.lock:  # type: ignore[union-attr]
+                if self._buffer:
+                    self.flush()
+        finally:
+            super().close()  # which takes logging's module lock: not under our own
 
 
 def _sole_json_handler() -> JsonLinesHandler | None:

@@ -117,6 +117,22 @@ async def test_metrics_are_prometheus_text_counting_requests(app, client):
     assert "00000000-0000-0000-0000-000000000000" not in again
 
 
+async def test_metrics_count_each_request_once_however_many_apps_were_made(app_factory):
+    """The request metrics are registered once a process (when app.core.middleware is first
+    imported): a second app adds to the same series, each printed once."""
+    first, second = app_factory(), app_factory()
+    async with client_for(first) as one, client_for(second) as two:
+        before = _counter((await one.get("/metrics")).text, "/healthz", "200")
+        await one.get("/healthz")
+        await two.get("/healthz")
+        text = (await two.get("/metrics")).text
+    assert _counter(text, "/healthz", "200") == before + 2
+    assert text.count("# TYPE http_requests_total counter") == 1
+    assert text.count("# TYPE http_request_duration_seconds histogram") == 1
+    series = 'http_requests_total{method="GET",route="/healthz",status="200"} '
+    assert text.count(series) == 1
+
+
 # --- headers ------------------------------------------------------------------------------
 
 
@@ -441,3 +457,48 @@ async def test_access_lines_written_directly_are_the_lines_of_their_records(app,
         }
     )
     assert direct["request_id"] != recorded["request_id"]
+
+
+async def test_an_error_logged_after_requests_is_written_after_their_buffered_lines(app_factory):
+    """The access log's lines wait in the JSON handler's buffer (app/core/logging.py); a record
+    logged after them, here the middleware's unhandled error, still comes after them."""
+    app = app_factory()
+    router = APIRouter()
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("boom")
+
+    app.include_router(router)
+    stream = io.StringIO()
+    root, access = logging.getLogger(), logging.getLogger("app.access")
+    saved = root.handlers[:], access.level
+    handler = JsonLinesHandler(stream)
+    root.handlers[:] = [handler]
+    access.setLevel(logging.INFO)
+    try:
+        async with client_for(app) as client:
+            await client.get("/healthz", headers={"X-Request-ID": "before-boom-0001"})
+            await client.get("/boom", headers={"X-Request-ID": "the-boom-0001"})
+            written_at_the_error = _json_lines(stream)
+        handler.flush()
+    finally:
+        root.handlers[:], _ = saved[0], access.setLevel(saved[1])
+    assert _requests_and_errors(_json_lines(stream)) == [
+        ("request", "before-boom-0001"),
+        ("unhandled error", "the-boom-0001"),
+        ("request", "the-boom-0001"),
+    ]
+    # the error written at once, the line buffered before it first
+    assert _requests_and_errors(written_at_the_error)[:2] == [
+        ("request", "before-boom-0001"),
+        ("unhandled error", "the-boom-0001"),
+    ]
+
+
+def _requests_and_errors(lines):
+    return [
+        (e["message"], e["client_request_id"])
+        for e in lines
+        if e["message"] in ("request", "unhandled error")
+    ]
