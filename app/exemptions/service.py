@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -46,7 +47,6 @@ from app.exemptions.rules import (
 )
 from app.exemptions.schemas import (
     Channel,
-    CoverageRead,
     Decision,
     ExemptionCreate,
     ExemptionEnd,
@@ -57,6 +57,7 @@ from app.exemptions.schemas import (
 from app.policies.cover import EarlyEnd, end_cover_early, held_policy_before, policy_of_year
 from app.quotes.publishing import rate_table_of
 from app.quotes.rules import DEDUCTIBLE_AMOUNTS, Deductible, Violation
+from app.quotes.schemas import money_text
 from app.users.acting_for import lawyer_on_record
 from app.users.whose import lawyer_answer
 
@@ -76,9 +77,10 @@ def _state(status: str) -> str:
 
 def _coverage(
     form: ExemptionForm | Mapping[str, Any], facts: Mapping[str, Any]
-) -> CoverageRead | None:
+) -> dict[str, Any] | None:
     """The coverage while exempt of a form (a model, or a document its current version wrote),
-    as `CoverageRead` shows it; None until the reason and effective date are given."""
+    as `CoverageRead` shows it, as plain data (app/core/responses.py); None until the reason
+    and effective date are given."""
     if isinstance(form, ExemptionForm):
         reason, effective_date = form.reason, form.effective_date
     else:
@@ -98,15 +100,19 @@ def _coverage(
         if current is not None
         else None,
     )
-    return CoverageRead(
-        kind=coverage.kind,
-        per_claim=coverage.per_claim,
-        aggregate=coverage.aggregate,
-        deductible=coverage.deductible,
-        aggregate_reinstated_annually=coverage.aggregate_reinstated_annually,
-        note=coverage.note,
-        services_still_covered=list(coverage.services_still_covered),
-    )
+    return {
+        "kind": coverage.kind,
+        "per_claim": _money_or_none(coverage.per_claim),
+        "aggregate": _money_or_none(coverage.aggregate),
+        "deductible": _money_or_none(coverage.deductible),
+        "aggregate_reinstated_annually": coverage.aggregate_reinstated_annually,
+        "note": coverage.note,
+        "services_still_covered": list(coverage.services_still_covered),
+    }
+
+
+def _money_or_none(value: Decimal | None) -> str | None:
+    return None if value is None else money_text(value)
 
 
 def exemption_answer(row: Mapping[Any, Any]) -> dict[str, Any]:

@@ -380,3 +380,10 @@ def test_answers_written_out_show_their_models_fields_in_order():
         (user_answer, UserRead),
     ):
         assert list(answer(AnyRow())) == list(model.model_fields), answer.__name__
+    from app.exemptions.schemas import CoverageRead
+    from app.exemptions.service import _coverage
+
+    coverage = _coverage({"reason": "c", "effective_date": "2026-03-01"}, {})
+    assert coverage is not None
+    assert list(coverage) == list(CoverageRead.model_fields)
+    assert CoverageRead.model_validate(coverage).model_dump(mode="json") == coverage

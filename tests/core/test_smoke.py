@@ -40,3 +40,26 @@ def test_fastapi_telemetry_is_off_unless_asked_for(database_url):
     assert (off["tracing"], off["metrics"], off["logs"]) == (False, False, False)
     on = create_app(make_settings(database_url, fastapi_telemetry=True))._telemetry
     assert (on["tracing"], on["metrics"], on["logs"]) == (True, True, True)
+
+
+def test_fastapi_layers_with_nothing_to_do_are_left_out(database_url):
+    """Its exception telemetry while its telemetry is off, its body limit while none is set:
+    each a coroutine every request would pass through for nothing."""
+    from fastapi._body_limit import AppBodyLimitMiddleware
+    from fastapi.telemetry._asgi import ExceptionTelemetryMiddleware
+    from starlette.middleware.errors import ServerErrorMiddleware
+
+    from app.core.middleware import RequestContextMiddleware
+
+    def layers(app):
+        found, layer = [], app.build_middleware_stack()
+        while layer is not None:
+            found.append(type(layer))
+            layer = getattr(layer, "app", None)
+        return found
+
+    off = layers(create_app(make_settings(database_url)))
+    assert off[:2] == [ServerErrorMiddleware, RequestContextMiddleware]
+    assert AppBodyLimitMiddleware not in off and ExceptionTelemetryMiddleware not in off
+    on = layers(create_app(make_settings(database_url, fastapi_telemetry=True)))
+    assert on[:3] == [ServerErrorMiddleware, ExceptionTelemetryMiddleware, RequestContextMiddleware]
