@@ -14,13 +14,13 @@ from app.auth.principal import Principal
 from app.core.audit_trail import Outcome
 from app.core.errors import AppError, Forbidden, NotAuthenticated, RateLimited
 from app.core.requestctx import current_request_meta
-from app.core.unit_of_work import Unit, UnitOfWork
+from app.core.unit_of_work import Unit, UnitOfWork, raw_header
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _credentials(request: Request) -> tuple[str | None, bool]:
-    header = request.headers.get("authorization")
+    header = raw_header(request, b"authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():

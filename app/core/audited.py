@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -51,9 +52,23 @@ class Source:
     subject: str | None = "owner_id"
     keyset: Keyset = field(default_factory=TimeKeyset)
 
-    @property
+    # Made once each (the same text each time, whose hash Python keeps for `compose`'s cache).
+    @cached_property
     def select(self) -> str:
         return f"SELECT {self.columns} FROM {self.from_}"  # noqa: S608 (constants)
+
+    @cached_property
+    def by_id(self) -> str:
+        """The template of a read by id."""
+        return f"{self.select} WHERE r.id = {{id}} AND {{visible}}"
+
+    @cached_property
+    def page(self) -> str:
+        """The template of a page of a list, newest first."""
+        return (
+            f"{self.select} WHERE {{where}} AND {{visible}} AND {{after}}"
+            f" ORDER BY {self.keyset.order} LIMIT {{limit}}"
+        )
 
 
 def _subjects(source: Source, rows: Sequence[Row]) -> list[Any]:
@@ -94,11 +109,7 @@ async def read_record_unless(
     source), also None for a record where it is true, which is then neither recorded nor
     answered and leaves the unit as it was (`Unit.hold_back`): the caller does what the record
     is waiting for, then reads it again."""
-    query = compose(
-        f"{source.select} WHERE r.id = {{id}} AND {{visible}}",
-        id=Bound(":value", {"value": record_id}),
-        visible=visible,
-    )
+    query = compose(source.by_id, id=Bound(":value", {"value": record_id}), visible=visible)
     subject = _pinned_subject(source, record_id, visible)
     if subject is not None or source.subject is None:
         event = unit.audit.event(
@@ -134,8 +145,7 @@ async def read_page(
     """One page of the records the caller may see that match `where`, newest first, and the
     cursor of the next page; the read is recorded with the ids it returned."""
     query = compose(
-        f"{source.select} WHERE {{where}} AND {{visible}} AND {{after}}"
-        f" ORDER BY {source.keyset.order} LIMIT {{limit}}",
+        source.page,
         where=where,
         visible=visible,
         after=source.keyset.after(cursor),

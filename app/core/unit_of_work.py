@@ -479,11 +479,21 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
+def raw_header(request: Request, name: bytes) -> str | None:
+    """The first value of a request header (`name` in lower case, as ASGI servers give them),
+    read from the scope: `request.headers.get` builds the headers' mapping and, for a header
+    not sent, raises and catches KeyError (Mapping.get), about a microsecond a call."""
+    for key, value in request.scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
+
+
 def not_modified(request: Request, response: Response) -> Response | None:
     """304 for a read whose ETag the client already holds (If-None-Match), the read recorded."""
     if request.method != "GET" or response.status_code != 200:
         return None
-    wanted = request.headers.get("if-none-match")
+    wanted = raw_header(request, b"if-none-match")
     if not wanted:
         return None
     tag = response.headers.get("etag")
