@@ -2,6 +2,7 @@
 problem+json for every kind of error, settings that refuse unsafe production values, and
 JSON logs that carry the request id and never a password."""
 
+import contextlib
 import io
 import json
 import logging
@@ -275,15 +276,21 @@ async def test_validation_errors_name_each_field(app, client):
     assert [e["field"] for e in _problem(bad_path, 422)["errors"]] == ["user_id"]
 
 
-async def test_an_unexpected_exception_is_a_bare_500(app_factory):
+def _failing_app(app_factory, message: str):
+    """An app with a route `/boom` that fails unexpectedly with `message`."""
     app = app_factory()
     router = APIRouter()
 
     @router.get("/boom")
     async def boom() -> None:
-        raise RuntimeError("SELECT card_number FROM secrets WHERE id = 1")
+        raise RuntimeError(message)
 
     app.include_router(router)
+    return app
+
+
+async def test_an_unexpected_exception_is_a_bare_500(app_factory):
+    app = _failing_app(app_factory, "SELECT card_number FROM secrets WHERE id = 1")
     with _captured_logs() as stream:
         async with client_for(app) as client:
             response = await client.get("/boom", headers={"X-Request-ID": "boom-request-1"})
@@ -418,10 +425,10 @@ async def test_logs_are_json_lines_with_request_ids_and_never_a_password(app, cl
         assert secret not in raw
 
 
-async def test_access_lines_written_directly_are_the_lines_of_their_records(app, client):
-    """configure_logging's JSON handler alone on the root writes the access log's line without
-    a LogRecord; with anything else configured (here a filter) the record goes through logging.
-    Both lines carry the same fields and values, bar the time, duration and ids."""
+@contextlib.contextmanager
+def _json_handler_alone():
+    """configure_logging's JSON lines handler alone on the root, writing to a string, and the
+    access log at INFO; the logging configuration restored after."""
     stream = io.StringIO()
     root, access = logging.getLogger(), logging.getLogger("app.access")
     saved = root.handlers[:], access.level
@@ -429,17 +436,29 @@ async def test_access_lines_written_directly_are_the_lines_of_their_records(app,
     root.handlers[:] = [handler]
     access.setLevel(logging.INFO)
     try:
+        yield stream, handler
+    finally:
+        root.handlers[:] = saved[0]
+        access.setLevel(saved[1])
+
+
+async def test_access_lines_written_directly_are_the_lines_of_their_records(app, client):
+    """configure_logging's JSON handler alone on the root writes the access log's line without
+    a LogRecord; with anything else configured (here a filter) the record goes through logging.
+    Both lines carry the same fields and values, bar the time, duration and ids."""
+    with _json_handler_alone() as (stream, handler):
         assert _sole_json_handler() is handler
         await client.get("/users/me", headers={"X-Request-ID": "direct-line-0001"})
         handler.addFilter(lambda record: True)
         assert _sole_json_handler() is None
         await client.get("/users/me", headers={"X-Request-ID": "record-line-0001"})
         handler.filters.clear()
-        access.addHandler(logging.NullHandler())  # a handler of its own: the record's way
-        assert _sole_json_handler() is None
-    finally:
-        root.handlers[:], _ = saved[0], access.setLevel(saved[1])
-        access.handlers.clear()
+        access_handler = logging.NullHandler()  # a handler of its own: the record's way
+        logging.getLogger("app.access").addHandler(access_handler)
+        try:
+            assert _sole_json_handler() is None
+        finally:
+            logging.getLogger("app.access").removeHandler(access_handler)
     lines = {e["client_request_id"]: e for e in _json_lines(stream) if e.get("route")}
     direct, recorded = lines["direct-line-0001"], lines["record-line-0001"]
     assert direct.keys() == recorded.keys() >= {"time", "level", "logger", "message", "status"}
@@ -462,28 +481,13 @@ async def test_access_lines_written_directly_are_the_lines_of_their_records(app,
 async def test_an_error_logged_after_requests_is_written_after_their_buffered_lines(app_factory):
     """The access log's lines wait in the JSON handler's buffer (app/core/logging.py); a record
     logged after them, here the middleware's unhandled error, still comes after them."""
-    app = app_factory()
-    router = APIRouter()
-
-    @router.get("/boom")
-    async def boom() -> None:
-        raise RuntimeError("boom")
-
-    app.include_router(router)
-    stream = io.StringIO()
-    root, access = logging.getLogger(), logging.getLogger("app.access")
-    saved = root.handlers[:], access.level
-    handler = JsonLinesHandler(stream)
-    root.handlers[:] = [handler]
-    access.setLevel(logging.INFO)
-    try:
+    app = _failing_app(app_factory, "boom")
+    with _json_handler_alone() as (stream, handler):
         async with client_for(app) as client:
             await client.get("/healthz", headers={"X-Request-ID": "before-boom-0001"})
             await client.get("/boom", headers={"X-Request-ID": "the-boom-0001"})
             written_at_the_error = _json_lines(stream)
         handler.flush()
-    finally:
-        root.handlers[:], _ = saved[0], access.setLevel(saved[1])
     assert _requests_and_errors(_json_lines(stream)) == [
         ("request", "before-boom-0001"),
         ("unhandled error", "the-boom-0001"),
