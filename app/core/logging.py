@@ -60,23 +60,27 @@ class JsonFormatter(logging.Formatter):
         return _line(entry)
 
 
-# How long the access log's lines may wait in JsonLinesHandler's buffer, and how much of them.
+# How long the access log's lines may wait in JsonLinesHandler's buffer, and how much of them:
+# at most PIPE_BUF bytes (Linux: 4,096), the most one write() to a pipe writes whole, so that the
+# lines of several workers sharing one stderr pipe (`serve --workers N`, a container's log) never
+# interleave inside a line.
 ACCESS_FLUSH_SECONDS = 0.1
-ACCESS_BUFFER_CHARS = 65_536
+ACCESS_BUFFER_BYTES = 4096
 
 
 class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The handler configure_logging installs: JSON lines on a stream (JsonFormatter), and the
     access log's lines written without building a LogRecord (see `log_request`).
 
-    The access log's lines are buffered, as nginx's `access_log ... buffer=64k flush=100ms`:
+    The access log's lines are buffered, as nginx's `access_log ... buffer=4k flush=100ms`:
     written and flushed one by one, a 280-byte line cost write_entry 2.9 µs; buffered, 1.2 µs
     (timeit, to a file). Lines buffered on a running event loop are written together
-    ACCESS_FLUSH_SECONDS after the first of them, or at once when they reach
-    ACCESS_BUFFER_CHARS; a line written with no running loop is written at once, after the
-    buffer's. Any other record this handler emits is written after the lines buffered before
-    it (an error logged after requests comes after their lines), and flush() and close() write
-    them, so logging.shutdown() at the process's normal exit does.
+    ACCESS_FLUSH_SECONDS after the first of them, or before the buffer would pass
+    ACCESS_BUFFER_BYTES (each write whole lines, at most that many bytes, unless one line is
+    longer); a line written with no running loop is written at once, after the buffer's. Any
+    other record this handler emits is written after the lines buffered before it (an error
+    logged after requests comes after their lines), and flush() and close() write them, so
+    logging.shutdown() at the process's normal exit does.
 
     The price: the lines of the last ~100 ms are lost if the process is killed without its exit
     running (SIGKILL, the OOM killer), and a line may reach the stream up to 100 ms after
@@ -87,7 +91,7 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(stream)
         self.setFormatter(JsonFormatter())
         self._buffer: list[str] = []
-        self._buffered_chars = 0
+        self._buffered_bytes = 0
         # The loop on which a flush of the buffer is scheduled, if any.
         self._flush_loop: asyncio.AbstractEventLoop | None = None
 
@@ -96,11 +100,14 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
         not be written (the caller then logs it the usual way, whose handler reports the
         failure as logging does)."""
         try:
-            line = _line(entry) + self.terminator
+            data = orjson.dumps(entry, default=str)
+            line, size = data.decode() + self.terminator, len(data) + 1  # bytes, as written
             with self.lock:  # type: ignore[union-attr]
+                if self._buffered_bytes + size > ACCESS_BUFFER_BYTES:
+                    self.flush()  # the lines so far in one write of at most the buffer's size
                 self._buffer.append(line)
-                self._buffered_chars += len(line)
-                if self._buffered_chars >= ACCESS_BUFFER_CHARS or not self._flush_scheduled():
+                self._buffered_bytes += size
+                if self._buffered_bytes >= ACCESS_BUFFER_BYTES or not self._flush_scheduled():
                     self.flush()
         except Exception:
             return False
@@ -132,7 +139,7 @@ class JsonLinesHandler(logging.StreamHandler):  # type: ignore[type-arg]
         if self._buffer:
             text = "".join(self._buffer)
             self._buffer.clear()
-            self._buffered_chars = 0
+            self._buffered_bytes = 0
             self.stream.write(text)
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -26,7 +26,7 @@ from prometheus_client import (
 from prometheus_client import metrics as prometheus_metrics
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
-from app.core.logging import ACCESS_BUFFER_CHARS, ACCESS_FLUSH_SECONDS, JsonLinesHandler
+from app.core.logging import ACCESS_BUFFER_BYTES, ACCESS_FLUSH_SECONDS, JsonLinesHandler
 from app.core.middleware import RequestMetrics
 
 # --- metrics ------------------------------------------------------------------------------
@@ -210,18 +210,32 @@ def test_lines_left_by_a_loop_closed_before_their_flush_do_not_wait_for_it():
     assert [e["n"] for e in _written(stream)] == [1, 2]
 
 
-async def test_the_buffer_is_written_at_once_when_it_reaches_its_size():
-    stream = io.StringIO()
+class _Writes(io.StringIO):
+    """A stream that keeps each write's text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+async def test_the_buffer_is_written_in_whole_lines_of_at_most_a_pipes_atomic_write():
+    """Each write is whole lines and at most PIPE_BUF bytes, so that workers sharing a pipe
+    never interleave inside a line; a buffer about to pass it is written without waiting."""
+    stream = _Writes()
     handler = JsonLinesHandler(stream)
-    entry = {"message": "request", "padding": "x" * 200}
-    buffered = 0
-    while not stream.getvalue() and buffered < ACCESS_BUFFER_CHARS:
+    entries = [{"message": "request", "n": n, "padding": "é" * 100} for n in range(100)]
+    for entry in entries:
         handler.write_entry(entry)
-        buffered += 1
-    lines = stream.getvalue().splitlines(keepends=True)
-    assert len(lines) == buffered  # every line, written without waiting for the loop
-    size = len(lines[0])
-    assert (buffered - 1) * size < ACCESS_BUFFER_CHARS <= buffered * size
+    assert stream.writes  # written before the flush delay: the buffer filled
+    handler.flush()
+    writes = [w for w in stream.writes if w]
+    assert all(len(w.encode()) <= ACCESS_BUFFER_BYTES and w.endswith("\n") for w in writes)
+    assert len(writes) > 1 and sum(len(w.encode()) for w in writes[:1]) > ACCESS_BUFFER_BYTES / 2
+    assert [e["n"] for e in _written(stream)] == list(range(100))
 
 
 async def test_lines_from_several_threads_arrive_whole_once_and_in_order():
