@@ -14,13 +14,14 @@ from app.auth.principal import Principal
 from app.core.audit_trail import Outcome
 from app.core.errors import AppError, Forbidden, NotAuthenticated, RateLimited
 from app.core.requestctx import current_request_meta
-from app.core.unit_of_work import Unit, UnitOfWork, raw_header
+from app.core.requestctx import header as request_header
+from app.core.unit_of_work import Unit, UnitOfWork
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _credentials(request: Request) -> tuple[str | None, bool]:
-    header = raw_header(request, b"authorization")
+    header = request_header(request.scope, b"authorization")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() == "bearer" and value.strip():

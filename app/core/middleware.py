@@ -23,7 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.express import ExpressLane
 from app.core.input_guard import InputGuard
 from app.core.logging import access_log, log_request
-from app.core.requestctx import RequestMeta, reset_request_meta, set_request_meta
+from app.core.requestctx import RequestMeta, header, reset_request_meta, set_request_meta
 from app.core.routing import DomainRouter
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
@@ -50,19 +50,12 @@ _ADDED = {csp: (*SECURITY_HEADERS, csp, NO_STORE) for csp in (API_CSP, DOCS_CSP)
 _ADDED_NAMES = frozenset(name for name, _ in _ADDED[API_CSP])
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def client_ip(scope: Scope, trusted_proxies: Iterable[str]) -> str | None:
     """The peer's address, or the first untrusted hop of X-Forwarded-For behind a trusted proxy."""
     peer = scope.get("client")
     ip = peer[0] if peer else None
     if ip is not None and ip in trusted_proxies:
-        forwarded = _header(scope, b"x-forwarded-for")
+        forwarded = header(scope, b"x-forwarded-for")
         if forwarded:
             hops = [h.strip() for h in forwarded.split(",") if h.strip()]
             for hop in reversed(hops):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextvars import ContextVar
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 
 class RequestMeta(NamedTuple):
@@ -38,3 +39,13 @@ def current_request_id() -> str | None:
 
 def current_request_meta_or_none() -> RequestMeta | None:
     return _meta.get()
+
+
+def header(scope: Mapping[str, Any], name: bytes) -> str | None:
+    """The first value of a request header (`name` in lower case, as ASGI servers give them),
+    read from the ASGI scope: Starlette's `request.headers.get` builds the headers' mapping and,
+    for a header not sent, raises and catches KeyError (Mapping.get), about a microsecond."""
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None

@@ -42,7 +42,7 @@ from app.core.db import (
 )
 from app.core.errors import AppError, FieldError, InvalidInput
 from app.core.etag import with_digest
-from app.core.requestctx import current_request_meta
+from app.core.requestctx import current_request_meta, header
 from app.core.route_handler import lean_handler
 from app.core.sql import Bound, compose, statement
 
@@ -122,7 +122,7 @@ class Unit:
 
         `unless` names a boolean column of the query: a row where it is true is held back (see
         `hold_back`), neither recorded nor returned."""
-        template = _read_recorded(unless)
+        template = _read_recorded(unless)  # checks `unless` on either way
         guard = self.session_guard
         if guard is None or self.in_transaction():
             rows = self.hold_back(await self.read(query), unless)
@@ -131,12 +131,7 @@ class Unit:
             return rows[0] if rows else None
         self.session_guard = None
         rows = await self._fetch_in_autocommit(
-            compose(
-                template,
-                touch=guard.touch(),
-                q=query,
-                event=insert_event(event),
-            ),
+            compose(template, touch=guard.touch(), q=query, event=insert_event(event)),
             bookkeeping=True,
         )
         row = rows[0]
@@ -479,21 +474,11 @@ def _query_names(dependant: Dependant) -> set[str]:
     return names
 
 
-def raw_header(request: Request, name: bytes) -> str | None:
-    """The first value of a request header (`name` in lower case, as ASGI servers give them),
-    read from the scope: `request.headers.get` builds the headers' mapping and, for a header
-    not sent, raises and catches KeyError (Mapping.get), about a microsecond a call."""
-    for key, value in request.scope["headers"]:
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
-
-
 def not_modified(request: Request, response: Response) -> Response | None:
     """304 for a read whose ETag the client already holds (If-None-Match), the read recorded."""
     if request.method != "GET" or response.status_code != 200:
         return None
-    wanted = raw_header(request, b"if-none-match")
+    wanted = header(request.scope, b"if-none-match")
     if not wanted:
         return None
     tag = response.headers.get("etag")
