@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 from app.accounts.roles import STAFF_ROLES, Role
 from app.core.audit_trail import Actor
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling, as established by a live session."""
+class Principal(NamedTuple):
+    """Who is calling, as established by a live session (made for every request: a named
+    tuple, as the request's facts are)."""
 
     user_id: UUID
     username: str

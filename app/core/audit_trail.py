@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,8 +26,7 @@ class Outcome(StrEnum):
     denied = "denied"
 
 
-@dataclass(frozen=True)
-class Actor:
+class Actor(NamedTuple):
     id: uuid.UUID | None
     role: str | None
     label: str | None
@@ -165,7 +163,7 @@ def insert_events(rows: list[dict[str, Any]]) -> Bound:
 
 def insert_event(row: dict[str, Any]) -> Bound:
     """`insert_events` of one event, its values bound one by one (no arrays to unnest)."""
-    values = {name: row[name] for name, _ in _EVENT_COLUMNS}
+    values = dict(row)  # an event's keys are the columns (Bound checks it)
     values["details"] = _json_text(row["details"])
     return Bound(_INSERT_ONE_SQL, values)
 

@@ -30,7 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.util import greenlet_spawn
 
 from app.core.config import Settings
-from app.core.sql import Bound, positional
+from app.core.sql import Bound, arguments
 
 log = logging.getLogger(__name__)
 
@@ -275,11 +275,10 @@ class _Lost(Exception):
 
 
 async def _fetch(pooled: Any, dialect: Any, query: Bound) -> list[Any]:
-    sql, names = positional(query.sql)
-    params = query.params
+    sql, args = arguments(query)
     adapted = pooled.dbapi_connection
     try:
-        records: list[Any] = await pooled.driver_connection.fetch(sql, *[params[n] for n in names])
+        records: list[Any] = await pooled.driver_connection.fetch(sql, *args)
     except Exception as exc:
         # What SQLAlchemy raises for it (Connection._handle_dbapi_exception): the dialect's
         # DBAPI error wrapped in DBAPIError, the connection invalidated when the failure lost

@@ -21,10 +21,10 @@ access_log = logging.getLogger("app.access")
 
 
 def _entry(
-    created: float, level: str, logger: str, message: str, extra: Mapping[str, Any]
+    created: float, level: str, logger: str, message: str, fields: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """A log line's fields: when, how severe, whose, what, the request's ids and the named
-    extra fields."""
+    """A log line's fields: when, how severe, whose, what, the request's ids and `fields`
+    (only names of _EXTRA_FIELDS)."""
     entry: dict[str, Any] = {
         "time": datetime.fromtimestamp(created, UTC).isoformat(),
         "level": level,
@@ -36,9 +36,7 @@ def _entry(
         entry["request_id"] = meta.request_id
         if meta.client_request_id:
             entry["client_request_id"] = meta.client_request_id
-    for name in _EXTRA_FIELDS:
-        if name in extra:
-            entry[name] = extra[name]
+    entry.update(fields)
     return entry
 
 
@@ -53,7 +51,7 @@ class JsonFormatter(logging.Formatter):
             record.levelname.lower(),
             record.name,
             record.getMessage(),
-            record.__dict__,
+            {name: record.__dict__[name] for name in _EXTRA_FIELDS if name in record.__dict__},
         )
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)

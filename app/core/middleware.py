@@ -126,9 +126,13 @@ class RequestContextMiddleware:
                 started_response[0] = True
                 status_holder[0] = message["status"]
                 headers = list(message.get("headers", []))
-                if vary:
-                    _add_vary_origin(headers)
                 present = {k.lower() for k, _ in headers}
+                if vary:
+                    if b"vary" in present:
+                        _add_vary_origin(headers)
+                    else:
+                        headers.append(_VARY_ORIGIN)
+                        present.add(b"vary")
                 headers.append((b"x-request-id", request_id.encode()))
                 if present.isdisjoint(_ADDED_NAMES):
                     headers += _ADDED[csp]
@@ -153,12 +157,15 @@ class RequestContextMiddleware:
             reset_request_meta(token)
 
 
+_VARY_ORIGIN = (b"vary", b"Origin")
+
+
 def _add_vary_origin(headers: list[tuple[bytes, bytes]]) -> None:
     """`Vary: Origin` as Starlette's CORSMiddleware adds it to an answer to a request without
     an Origin: joined to the response's own Vary values, in the first one's place."""
     at = [i for i, (k, _) in enumerate(headers) if k.lower() == b"vary"]
     if not at:
-        headers.append((b"vary", b"Origin"))
+        headers.append(_VARY_ORIGIN)
         return
     joined = b", ".join([*(headers[i][1] for i in at), b"Origin"])
     headers[at[0]] = (b"vary", joined)

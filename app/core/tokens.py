@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from jose import jwt
@@ -25,11 +24,11 @@ class TokenExpired(TokenInvalid):
     """The token's own `exp` has passed."""
 
 
-@dataclass(frozen=True)
-class AccessClaims:
+class AccessClaims(NamedTuple):
     """Who the session belongs to. Role, firm and scopes are copied in at login; a change to any
     of them ends the user's sessions, and the server checks them against the user on every
-    request, so a token never carries stale rights."""
+    request, so a token never carries stale rights. Read for every request: a named tuple, as
+    the request's facts are (app/core/requestctx.py)."""
 
     user_id: UUID
     session_id: UUID
