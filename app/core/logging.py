@@ -26,7 +26,8 @@ def _entry(
     """A log line's fields: when, how severe, whose, what, the request's ids and `fields`
     (only names of _EXTRA_FIELDS)."""
     entry: dict[str, Any] = {
-        "time": datetime.fromtimestamp(created, UTC).isoformat(),
+        # A datetime, which orjson writes as isoformat() does, without C's printf.
+        "time": datetime.fromtimestamp(created, UTC),
         "level": level,
         "logger": logger,
         "message": message,
