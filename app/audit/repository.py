@@ -105,16 +105,55 @@ async def event_macs_between(conn: AsyncConnection, lo: int, hi: int) -> list[tu
     return [(int(r[0]), r[1]) for r in rows]
 
 
-async def insert_seal(conn: AsyncConnection, values: dict[str, Any]) -> None:
+@dataclass(frozen=True)
+class SealBatch:
+    """The events of finished transactions in [lo, hi): how many, the first and last numbers,
+    and their MACs in order as one text, each preceded by "|" (see `fold_joined`)."""
+
+    count: int
+    first_seq: int | None
+    last_seq: int | None
+    joined_macs: str
+
+
+# The events of transactions in [lo, hi).
+_IN_BATCH = "xid >= CAST(:lo AS text)::xid8 AND xid < CAST(:hi AS text)::xid8"
+_SEAL_BATCH_SQL = (
+    "SELECT count(*), min(seq), max(seq), coalesce(string_agg('|' || mac, '' ORDER BY seq), '')"  # noqa: S608 (constants)
+    f" FROM audit_event WHERE {_IN_BATCH}"
+)
+_INSERT_SEAL_SQL = (
+    "INSERT INTO audit_seal (sealed_at, xid_from, xid_to, event_count, first_event_seq,"  # noqa: S608 (constants)
+    " last_event_seq, event_seqs, prev_hash, chain_hash) SELECT now(),"
+    " CAST(:lo AS text)::xid8, CAST(:hi AS text)::xid8, :event_count, :first_event_seq,"
+    " :last_event_seq, coalesce((SELECT array_agg(seq ORDER BY seq) FROM audit_event"
+    f" WHERE {_IN_BATCH}), CAST('{{}}' AS bigint[])), :prev_hash, :chain_hash"
+)
+
+
+async def seal_batch(conn: AsyncConnection, lo: int, hi: int) -> SealBatch:
+    """The batch a seal folds, summed up by the database: a seal of 24,000 events read them
+    as rows and joined and folded them in Python, stalling the event loop for 87 ms."""
+    rows = await fetch_on_connection(conn, Bound(_SEAL_BATCH_SQL, {"lo": str(lo), "hi": str(hi)}))
+    count, first, last, joined = rows[0]
+    return SealBatch(int(count), first, last, joined)
+
+
+async def insert_seal(
+    conn: AsyncConnection, lo: int, hi: int, batch: SealBatch, prev_hash: str, chain_hash: str
+) -> None:
+    """The seal of `batch`, naming every event's number (gathered by the database)."""
     await conn.execute(
-        text(
-            "INSERT INTO audit_seal (sealed_at, xid_from, xid_to, event_count, first_event_seq, "
-            "last_event_seq, event_seqs, prev_hash, chain_hash) VALUES (now(), "
-            "CAST(:xid_from AS text)::xid8, CAST(:xid_to AS text)::xid8, :event_count, "
-            ":first_event_seq, :last_event_seq, CAST(:event_seqs AS bigint[]), :prev_hash, "
-            ":chain_hash)"
-        ),
-        {**values, "xid_from": str(values["xid_from"]), "xid_to": str(values["xid_to"])},
+        text(_INSERT_SEAL_SQL),
+        {
+            "lo": str(lo),
+            "hi": str(hi),
+            "event_count": batch.count,
+            "first_event_seq": batch.first_seq,
+            "last_event_seq": batch.last_seq,
+            "prev_hash": prev_hash,
+            "chain_hash": chain_hash,
+        },
     )
 
 

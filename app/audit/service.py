@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.audit import repository as repo
 from app.audit.schemas import AuditEventRead
-from app.core.audit_chain import GENESIS, event_mac, fold_chain
+from app.core.audit_chain import GENESIS, event_mac, fold_chain, fold_joined
 from app.core.audited import ALL, Source, read_page
 from app.core.pagination import SeqKeyset
 from app.core.responses import answered_columns, page_of
@@ -88,23 +88,12 @@ async def seal(engine: AsyncEngine, key: bytes) -> SealResult:
         hi = await repo.finished_xid_horizon(conn)
         if hi <= lo:
             return SealResult(0, None)
-        events = await repo.event_macs_between(conn, lo, hi)
-        if not events and head is not None:
+        batch = await repo.seal_batch(conn, lo, hi)
+        if not batch.count and head is not None:
             return SealResult(0, None)
-        await repo.insert_seal(
-            conn,
-            {
-                "xid_from": lo,
-                "xid_to": hi,
-                "event_count": len(events),
-                "first_event_seq": events[0][0] if events else None,
-                "last_event_seq": events[-1][0] if events else None,
-                "event_seqs": [seq for seq, _ in events],
-                "prev_hash": prev,
-                "chain_hash": fold_chain(key, prev, (mac for _, mac in events)),
-            },
-        )
-        return SealResult(len(events), hi)
+        chain = fold_joined(key, prev, batch.joined_macs)
+        await repo.insert_seal(conn, lo, hi, batch, prev, chain)
+        return SealResult(batch.count, hi)
 
 
 @dataclass(frozen=True)

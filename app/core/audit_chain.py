@@ -92,8 +92,10 @@ def event_mac(key: bytes, fields: Mapping[str, Any]) -> str:
 
 def fold_chain(key: bytes, prev_hash: str, macs: Iterable[str]) -> str:
     """HMAC over the previous link and the events' MACs in order."""
-    h = hmac.new(key, prev_hash.encode(), hashlib.sha256)
-    for mac in macs:
-        h.update(b"|")
-        h.update(mac.encode())
-    return h.hexdigest()
+    return fold_joined(key, prev_hash, "".join(f"|{mac}" for mac in macs))
+
+
+def fold_joined(key: bytes, prev_hash: str, joined: str) -> str:
+    """`fold_chain` of the MACs given as one text, each preceded by "|" (as the database
+    joins them for a seal, so that thousands of MACs take one call, not thousands)."""
+    return hmac.new(key, (prev_hash + joined).encode(), hashlib.sha256).hexdigest()

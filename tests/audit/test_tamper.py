@@ -12,12 +12,14 @@ import sys
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from app.audit import service as audit_service
 from app.audit.repository import SEALER_LOCK_ID
-from app.core.audit_chain import audit_key_from, canonical
+from app.core.audit_chain import audit_key_from, canonical, fold_chain, fold_joined
 from app.core.audit_trail import AuditTrail
 from app.core.requestctx import RequestMeta
 from tests.conftest import TEST_SECRET
@@ -157,6 +159,46 @@ async def test_an_intact_trail_verifies_and_sealing_again_adds_nothing(app, clie
     # the trail verifies only with its own key
     _, findings = await audit_service.verify(app.state.database.engine, b"another key")
     assert len(findings) >= 7
+
+
+async def test_a_seal_names_the_events_of_its_batch_in_order(app, client):
+    """What the database gathers for a seal (its count, first and last numbers, every number,
+    and the MACs it folds) is exactly its batch's events, in order of their numbers."""
+    await _trail(app, client, reads=6)
+    async with app.state.database.engine.connect() as conn:
+        seals = (await conn.execute(text("SELECT * FROM audit_seal ORDER BY seq"))).mappings().all()
+        prev = "0" * 64
+        for seal in seals:
+            events = (
+                await conn.execute(
+                    text(
+                        "SELECT seq, mac FROM audit_event WHERE xid >= :lo AND xid < :hi "
+                        "ORDER BY seq"
+                    ),
+                    {"lo": seal["xid_from"], "hi": seal["xid_to"]},
+                )
+            ).all()
+            seqs = [e.seq for e in events]
+            assert seal["event_seqs"] == seqs and seal["event_count"] == len(seqs)
+            assert (seal["first_event_seq"], seal["last_event_seq"]) == (
+                (seqs[0], seqs[-1]) if seqs else (None, None)
+            )
+            assert seal["prev_hash"] == prev
+            assert seal["chain_hash"] == fold_chain(KEY, prev, [e.mac for e in events])
+            prev = seal["chain_hash"]
+    assert sum(len(s["event_seqs"]) for s in seals) == 7
+
+
+@given(
+    prev=st.text(alphabet="0123456789abcdef", min_size=64, max_size=64),
+    macs=st.lists(st.text(alphabet="0123456789abcdef", min_size=64, max_size=64), max_size=30),
+)
+def test_folding_the_joined_macs_is_folding_them_one_by_one(prev, macs):
+    h = hmac.new(KEY, prev.encode(), hashlib.sha256)
+    for mac in macs:
+        h.update(b"|" + mac.encode())
+    assert fold_chain(KEY, prev, macs) == h.hexdigest()
+    assert fold_joined(KEY, prev, "".join("|" + m for m in macs)) == h.hexdigest()
 
 
 @pytest.mark.parametrize(
