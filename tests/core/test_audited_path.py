@@ -14,7 +14,7 @@ from app.core.audit_trail import AuditTrail
 from app.core.db import WriteAfterAutocommitRead
 from app.core.errors import database_failure
 from app.core.requestctx import RequestMeta
-from app.core.sql import Bound, compose
+from app.core.sql import Bound, arguments, compose, positional, statement
 from app.core.unit_of_work import Unit, _finish
 from tests.conftest import TEST_SECRET
 
@@ -25,6 +25,42 @@ def test_parts_with_the_same_parameter_name_keep_their_own_values():
     query = compose("{a} UNION ALL {b}", a=session_check, b=domain)
     assert query.params == {"a__session_id": "real", "b__session_id": "forged"}
     assert ":a__session_id" in query.sql and ":b__session_id" in query.sql
+
+
+def test_a_nested_composition_binds_each_value_to_its_own_number():
+    """The driver's arguments of a composed statement (taken from its parts, a part at a time)
+    are the values its renamed parameters name, in the order of their numbers, however the parts
+    nest, repeat a parameter or share a name."""
+    inner = compose(
+        "SELECT {id} AND {visible}",
+        id=Bound(":value", {"value": "the id"}),
+        visible=Bound("owner = :who OR :who IS NULL AND :x", {"who": "me", "x": True}),
+    )
+    query = compose(
+        "WITH t AS ({touch}) {q} UNION {event}",
+        touch=Bound("SELECT :session_id, :idle, :role", {"session_id": 1, "idle": 2, "role": 3}),
+        q=inner,
+        event=Bound("SELECT :value", {"value": "the event's"}),
+    )
+    sql, args = arguments(query)
+    names = positional(query.sql)[1]
+    flat = dict(query.params)
+    assert args == [flat[name] for name in names]
+    assert args == [1, 2, 3, "the id", "me", True, "the event's"]
+    assert sql.count("$5") == 2  # `who` twice, one number
+    assert (
+        statement(query)[1]
+        == flat
+        == {
+            "touch__session_id": 1,
+            "touch__idle": 2,
+            "touch__role": 3,
+            "q__id__value": "the id",
+            "q__visible__who": "me",
+            "q__visible__x": True,
+            "event__value": "the event's",
+        }
+    )
 
 
 @pytest.mark.parametrize(
