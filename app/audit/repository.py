@@ -92,16 +92,14 @@ async def finished_xid_horizon(conn: AsyncConnection) -> int:
     return int(value)
 
 
+# The events of transactions in [lo, hi).
+_IN_BATCH = "xid >= CAST(:lo AS text)::xid8 AND xid < CAST(:hi AS text)::xid8"
+_MACS_BETWEEN_SQL = f"SELECT seq, mac FROM audit_event WHERE {_IN_BATCH} ORDER BY seq"  # noqa: S608
+
+
 async def event_macs_between(conn: AsyncConnection, lo: int, hi: int) -> list[tuple[int, str]]:
     """The numbers and MACs of the events written by transactions in [lo, hi), in order."""
-    rows = await fetch_on_connection(
-        conn,
-        Bound(
-            "SELECT seq, mac FROM audit_event "
-            "WHERE xid >= CAST(:lo AS text)::xid8 AND xid < CAST(:hi AS text)::xid8 ORDER BY seq",
-            {"lo": str(lo), "hi": str(hi)},
-        ),
-    )
+    rows = await fetch_on_connection(conn, Bound(_MACS_BETWEEN_SQL, {"lo": str(lo), "hi": str(hi)}))
     return [(int(r[0]), r[1]) for r in rows]
 
 
@@ -116,8 +114,6 @@ class SealBatch:
     joined_macs: str
 
 
-# The events of transactions in [lo, hi).
-_IN_BATCH = "xid >= CAST(:lo AS text)::xid8 AND xid < CAST(:hi AS text)::xid8"
 _SEAL_BATCH_SQL = (
     "SELECT count(*), min(seq), max(seq), coalesce(string_agg('|' || mac, '' ORDER BY seq), '')"  # noqa: S608 (constants)
     f" FROM audit_event WHERE {_IN_BATCH}"

@@ -128,11 +128,7 @@ class RequestContextMiddleware:
                 headers = list(message.get("headers", []))
                 present = {k.lower() for k, _ in headers}
                 if vary:
-                    if b"vary" in present:
-                        _add_vary_origin(headers)
-                    else:
-                        headers.append(_VARY_ORIGIN)
-                        present.add(b"vary")
+                    _add_vary_origin(headers, present)
                 headers.append((b"x-request-id", request_id.encode()))
                 if present.isdisjoint(_ADDED_NAMES):
                     headers += _ADDED[csp]
@@ -157,16 +153,15 @@ class RequestContextMiddleware:
             reset_request_meta(token)
 
 
-_VARY_ORIGIN = (b"vary", b"Origin")
-
-
-def _add_vary_origin(headers: list[tuple[bytes, bytes]]) -> None:
+def _add_vary_origin(headers: list[tuple[bytes, bytes]], present: set[bytes]) -> None:
     """`Vary: Origin` as Starlette's CORSMiddleware adds it to an answer to a request without
-    an Origin: joined to the response's own Vary values, in the first one's place."""
-    at = [i for i, (k, _) in enumerate(headers) if k.lower() == b"vary"]
-    if not at:
-        headers.append(_VARY_ORIGIN)
+    an Origin: joined to the response's own Vary values, in the first one's place. `present`:
+    the headers' names in lower case (kept so)."""
+    if b"vary" not in present:  # the usual answer: no pass over the headers
+        headers.append((b"vary", b"Origin"))
+        present.add(b"vary")
         return
+    at = [i for i, (k, _) in enumerate(headers) if k.lower() == b"vary"]
     joined = b", ".join([*(headers[i][1] for i in at), b"Origin"])
     headers[at[0]] = (b"vary", joined)
     for i in reversed(at[1:]):
