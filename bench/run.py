@@ -828,6 +828,13 @@ def median_of(rs: list[dict[str, float]], key: str) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def tail_of(rs: list[dict[str, float]], connections: int) -> float:
+    """The median over rounds of p99 / mean latency, the mean being connections / (requests/s)
+    in a closed loop (Little's law): how long the tail is, whatever the throughput."""
+    tails = [r["p99"] * r["rps"] / (1000 * connections) for r in rs if r.get("rps") and "p99" in r]
+    return statistics.median(tails) if tails else float("nan")
+
+
 def git_describe() -> str:
     try:
         head = subprocess.run(
@@ -1000,14 +1007,14 @@ def main() -> None:
         header,
         "",
         "| endpoint | caller | service req/s | floor req/s | ratio | service p50 / p99 ms "
-        "| floor p50 / p99 ms | non-2xx service / floor |",
-        "| --- | --- | ---: | ---: | ---: | --- | --- | --- |",
+        "| floor p50 / p99 ms | p99 / mean service / floor | non-2xx service / floor |",
+        "| --- | --- | ---: | ---: | ---: | --- | --- | --- | --- |",
     ]
     rounds_notes = []
     for case in cases:
         if case.key in skipped:
             lines.append(
-                f"| `{case.name}` | {label(case)} | - | - | - | - | - | skipped (see below) |"
+                f"| `{case.name}` | {label(case)} | - | - | - | - | - | - | skipped (see below) |"
             )
             continue
         s, f = results[(case.key, "service")], results[(case.key, "floor")]
@@ -1017,6 +1024,7 @@ def main() -> None:
             f"| {statistics.median(ratios):.2f}x "
             f"| {median_of(s, 'p50'):.1f} / {median_of(s, 'p99'):.1f} "
             f"| {median_of(f, 'p50'):.1f} / {median_of(f, 'p99'):.1f} "
+            f"| {tail_of(s, args.connections):.2f} / {tail_of(f, args.connections):.2f} "
             f"| {sum(r['errors'] for r in s):.0f} / {sum(r['errors'] for r in f):.0f} |"
         )
         rounds_notes.append(f"{case.name} {', '.join(f'{x:.2f}' for x in ratios)}")
@@ -1024,6 +1032,11 @@ def main() -> None:
         "",
         f"Peak resident memory: service {memory['service']:.0f} MiB, "
         f"floor {memory['floor']:.0f} MiB.",
+        "",
+        "p99 / mean: a round's p99 over its mean latency, which with a fixed number of "
+        "connections each waiting for its answer is connections / (requests/s) (Little's law); "
+        "the median over the rounds. Equal figures mean equally shaped tails: a p99 above the "
+        "floor's then comes from a lower throughput, not from a longer tail.",
         "",
         "Ratio = median of the rounds' throughput ratios service/floor: "
         + "; ".join(rounds_notes)
