@@ -82,13 +82,6 @@ class _Renamed(Mapping[str, Any]):
     def __len__(self) -> int:
         return sum(len(part.params) for part in self._parts.values())
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            f"{name}__{key}": value
-            for name, part in self._parts.items()
-            for key, value in _as_dict(part.params).items()
-        }
-
     def values_of(self, names: tuple[str, ...]) -> list[Any]:
         """The values of these renamed parameters, in order (see `arguments`): each part's
         taken together, as the part's text holds them together."""
@@ -122,7 +115,8 @@ def _runs(names: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...], Any], ...
 
 
 def _as_dict(params: Mapping[str, Any]) -> Mapping[str, Any]:
-    return params.as_dict() if type(params) is _Renamed else params
+    """A statement's parameters as a dictionary for SQLAlchemy (a composed one's flattened)."""
+    return dict(params) if type(params) is _Renamed else params
 
 
 def compose(template: str, **parts: Bound) -> Bound:
